@@ -1,0 +1,56 @@
+"""Write-then-rename, so that a final name only ever holds a complete file.
+
+A run killed at any instant leaves at worst a ``*.partial`` file, never a truncated
+shard or manifest under its real name. Partial names carry the writer's pid and a
+random tag: two writers (say, an orphaned worker of a killed run and its re-run)
+never write the same partial file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+PARTIAL_SUFFIX = ".partial"
+
+
+@contextlib.contextmanager
+def atomic_path(final: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``final``; on success fsync it and rename it into place."""
+    final = Path(final)
+    partial = final.with_name(f"{final.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}")
+    try:
+        yield partial
+        with open(partial, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(partial, final)
+    finally:
+        if partial.exists():
+            partial.unlink()
+
+
+def write_json(final: Path, payload: Any) -> None:
+    with atomic_path(final) as partial:
+        partial.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def remove_partials(directory: Path) -> int:
+    """Delete leftovers of killed runs; returns how many."""
+    removed = 0
+    for leftover in Path(directory).glob(f"*{PARTIAL_SUFFIX}"):
+        leftover.unlink(missing_ok=True)
+        removed += 1
+    return removed

@@ -1,0 +1,51 @@
+"""Shared fixtures: tiny real params files and shard stores built through the user's code."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.config import Params, load_params
+from pipeline.store.generate import generate_store
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_GENERATE = {"seed": 7, "n_samples": 40, "shard_size": 8,
+                 "splits": {"train": 0.6, "validation": 0.2, "test": 0.2}}
+
+
+def write_params(path: Path, **sections) -> Path:
+    """A params.yaml: the defaults, tiny generate sizes, then ``sections`` merged in."""
+    raw = Params().to_dict()
+    raw["generate"].update(TINY_GENERATE)
+    for name, values in sections.items():
+        raw.setdefault(name, {})
+        raw[name] = _merge(raw[name], values)
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def _merge(base, update):
+    merged = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@pytest.fixture
+def params_file(tmp_path) -> Path:
+    return write_params(tmp_path / "params.yaml")
+
+
+@pytest.fixture(scope="session")
+def tiny_store(tmp_path_factory) -> Path:
+    """A complete 40-sample store (5 shards: 3 train, 1 validation, 1 test), made once."""
+    root = tmp_path_factory.mktemp("store")
+    params = load_params(write_params(root / "params.yaml"))
+    generate_store(params, root / "shards", scheduler="synchronous")
+    return root / "shards"

@@ -1,0 +1,29 @@
+"""The repository keeps its promises: README commands, CI script, no data in git."""
+
+import re
+import subprocess
+
+from conftest import REPO
+
+
+def _readme_commands():
+    text = (REPO / "README.md").read_text()
+    return re.findall(r"```bash\n(.*?)\n```", text, flags=re.S)
+
+
+def test_ci_runs_the_readme_test_command():
+    commands = _readme_commands()
+    test_command = commands[1].strip()
+    assert "pytest" in test_command and "pip install" in test_command
+    assert test_command in (REPO / ".ci/run").read_text()
+
+
+def test_readme_opens_with_the_pipeline_then_the_tests():
+    commands = _readme_commands()
+    assert "dvc repro" in commands[0] or "massfield" in commands[0]
+
+
+def test_generated_data_is_not_tracked():
+    tracked = subprocess.run(["git", "ls-files", "data"], cwd=REPO, capture_output=True,
+                             text=True).stdout.split()
+    assert all(not name.endswith((".h5", ".keras", ".png")) for name in tracked)

@@ -1,0 +1,171 @@
+"""Shards on disk: determinism across schedulers, resume, refusal, locking, verification."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from distributed import LocalCluster
+
+from conftest import write_params
+from pipeline.config import load_params
+from pipeline.errors import ConfigError, DataError
+from pipeline.store.generate import generate_store
+from pipeline.store.lock import store_lock
+from pipeline.store.manifest import read_manifest, read_stats
+from pipeline.store.schema import DATASETS
+from pipeline.store.summary import verify_store
+
+
+def _bytes(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.glob("shard-*.h5"))}
+
+
+def test_store_layout_attributes_and_manifest(tiny_store):
+    manifest = read_manifest(tiny_store)
+    assert [e["split"] for e in manifest["shards"]] == ["train"] * 3 + ["validation", "test"]
+    assert manifest["n_samples"] == 40
+    with h5py.File(tiny_store / "shard-00000.h5") as h5:
+        assert set(h5.keys()) == {d.name for d in DATASETS if not d.optional}
+        assert h5["encoding"].shape == (8, 10, 32, 32) and h5["encoding"].dtype == np.float32
+        assert h5["trajectory"].shape == (8, 100, 2)
+        assert h5["encoding"].chunks == (1, 10, 32, 32)
+        assert h5["encoding"].compression == "gzip"
+        for spec in DATASETS:
+            if spec.name in h5:
+                assert h5[spec.name].attrs["units"] and h5[spec.name].attrs["description"]
+        assert h5.attrs["shard_index"] == 0 and h5.attrs["schema_version"] == 1
+        assert json.loads(h5.attrs["params"])["generate"]["seed"] == 7
+        np.testing.assert_array_equal(h5["positions"][()], h5["trajectory"][:, ::10])
+    stats = read_stats(tiny_store)
+    assert stats["n_train_samples"] == 24
+    assert 0.1 < stats["mass"]["mean"] < 1.0 and stats["potential"]["std"] > 0
+
+
+def test_local_cluster_and_threads_give_byte_identical_shards(tiny_store, tmp_path):
+    params = load_params(tiny_store.parent / "params.yaml")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        generate_store(params, tmp_path / "cluster", scheduler=cluster.scheduler_address)
+    generate_store(params, tmp_path / "threads", scheduler="threads", workers=2)
+    reference = _bytes(tiny_store)
+    assert len(reference) == 5
+    assert _bytes(tmp_path / "cluster") == reference
+    assert _bytes(tmp_path / "threads") == reference
+    assert (read_manifest(tmp_path / "cluster")["shards"]
+            == read_manifest(tiny_store)["shards"])
+
+
+def test_rerun_keeps_valid_shards_and_remakes_missing_or_damaged(tiny_store, tmp_path):
+    params = load_params(tiny_store.parent / "params.yaml")
+    store = tmp_path / "store"
+    generate_store(params, store, scheduler="synchronous")
+    (store / "shard-00001.h5").unlink()
+    damaged = store / "shard-00003.h5"
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    untouched = (store / "shard-00000.h5").stat().st_mtime_ns
+    made = []
+    generate_store(params, store, scheduler="synchronous",
+                   on_plan=lambda todo, total: made.append(todo))
+    assert made == [2]
+    assert (store / "shard-00000.h5").stat().st_mtime_ns == untouched
+    assert _bytes(store) == _bytes(tiny_store)
+
+
+def test_different_params_are_refused_unless_overwrite(tiny_store, tmp_path):
+    params = load_params(tiny_store.parent / "params.yaml")
+    store = tmp_path / "store"
+    generate_store(params, store, scheduler="synchronous")
+    other = load_params(tiny_store.parent / "params.yaml", ("generate.seed=8",))
+    with pytest.raises(ConfigError, match="generate.seed.*--overwrite"):
+        generate_store(other, store, scheduler="synchronous")
+    assert _bytes(store) == _bytes(tiny_store)  # nothing lost
+    generate_store(other, store, scheduler="synchronous", overwrite=True)
+    assert _bytes(store) != _bytes(tiny_store)
+    assert read_manifest(store)["params"]["generate"]["seed"] == 8
+
+
+def test_second_writer_is_refused_by_the_lock(tiny_store, tmp_path):
+    params = load_params(tiny_store.parent / "params.yaml")
+    store = tmp_path / "store"
+    store.mkdir()
+    with store_lock(store):
+        with pytest.raises(DataError, match="another `massfield generate`"):
+            generate_store(params, store, scheduler="synchronous")
+    assert not list(store.glob("shard-*"))
+
+
+def test_sigkill_mid_run_then_rerun_completes_identically(tmp_path):
+    params_file = write_params(tmp_path / "params.yaml",
+                               generate={"n_samples": 60, "shard_size": 6})
+    store = tmp_path / "store"
+    command = [sys.executable, "-m", "pipeline.cli", "generate", "--params", str(params_file),
+               "--out", str(store), "--workers", "1"]
+    run = subprocess.Popen(command, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(store.glob("shard-*.h5"))) < 2:
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGKILL)  # the run and its Dask workers, mid-shard
+    run.wait()
+    finished = sorted(store.glob("shard-*.h5"))
+    assert 2 <= len(finished) < 10, "kill landed mid-run"
+    assert not (store / "manifest.json").exists()
+    for path in finished:  # every file under a final name is whole
+        with h5py.File(path) as h5:
+            assert np.isfinite(h5["trajectory"][()]).all()
+    subprocess.run(command, check=True, capture_output=True)
+    reference = tmp_path / "reference"
+    generate_store(load_params(params_file), reference, scheduler="synchronous")
+    assert _bytes(store) == _bytes(reference)
+    assert not list(store.glob("*.partial"))
+    assert verify_store(store) == {}
+
+
+def test_verify_names_truncated_and_flipped_shards(tiny_store, tmp_path):
+    import shutil
+
+    store = tmp_path / "store"
+    shutil.copytree(tiny_store, store)
+    assert verify_store(store) == {}
+    truncated = store / "shard-00001.h5"
+    truncated.write_bytes(truncated.read_bytes()[:5000])
+    flipped = store / "shard-00002.h5"
+    data = bytearray(flipped.read_bytes())
+    data[-3000] ^= 0x55
+    flipped.write_bytes(bytes(data))
+    problems = verify_store(store)
+    assert set(problems) == {"shard-00001.h5", "shard-00002.h5"}
+    assert "truncated or corrupt" in " ".join(problems["shard-00001.h5"])
+    assert "checksum" in " ".join(problems["shard-00002.h5"])
+    # without a manifest: schema and values still checked, checksums skipped
+    (store / "manifest.json").unlink()
+    problems = verify_store(store)
+    assert "shard-00001.h5" in problems and "shard-00000.h5" not in problems
+
+
+def test_verify_catches_physically_wrong_values(tiny_store, tmp_path):
+    import shutil
+
+    store = tmp_path / "store"
+    shutil.copytree(tiny_store, store)
+    (store / "manifest.json").unlink()
+    with h5py.File(store / "shard-00000.h5", "r+") as h5:
+        h5["mass"][0] = 5.0
+        h5["positions"][1, 3] += 20.0
+        h5["potential"][2, 0, 0] = np.nan
+    found = " ".join(verify_store(store)["shard-00000.h5"])
+    assert "NaN" in found
+    with h5py.File(store / "shard-00000.h5", "r+") as h5:
+        h5["potential"][2, 0, 0] = 0.0
+    found = " ".join(verify_store(store)["shard-00000.h5"])
+    assert "masses outside" in found and "centroids" in found
