@@ -126,5 +126,139 @@ def inspect(directory, verify, plot_path, sample_index, as_json):
     click.echo("params    " + json.dumps(summary["params"], sort_keys=True))
 
 
+MODELS_DIR = Path("data/models")
+
+
+@main.command()
+@click.argument("model")
+@params_option
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=SHARDS,
+              show_default=True, help="shard store to train on")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=MODELS_DIR,
+              show_default=True, help="where MODEL.keras and MODEL.history.json go")
+@set_option
+@user_errors
+def train(model, params_file, data_dir, out_dir, overrides):
+    """Train MODEL (dnn, cnn, rnn or crnn) on the train split, validating on validation."""
+    from .learn.models import check_model_name
+
+    check_model_name(model)
+    params = load_params(params_file, overrides)
+    from .learn.train import train_model
+
+    train_model(model, params, data_dir, out_dir, log=lambda line: click.echo(line, err=True))
+
+
+@main.command()
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=SHARDS,
+              show_default=True,
+              help="a store (its test split is used) or any directory of shards")
+@click.option("--models", "models_dir", type=click.Path(path_type=Path), default=MODELS_DIR,
+              show_default=True, help="where the trained MODEL.keras files are")
+@click.option("--train-data", "train_dir", type=click.Path(path_type=Path), default=SHARDS,
+              show_default=True, help="the store the models were trained on (its mean mass)")
+@click.option("--metrics", "metrics_path", type=click.Path(path_type=Path),
+              default=Path("data/metrics.json"), show_default=True)
+@click.option("--predictions", "predictions_path", type=click.Path(path_type=Path),
+              default=Path("data/predictions.csv"), show_default=True)
+@user_errors
+def evaluate(data_dir, models_dir, train_dir, metrics_path, predictions_path):
+    """Score every trained model and the two baselines on held-out shards."""
+    import pipeline.learn  # noqa: F401  (quiet TensorFlow before it loads)
+    from .evaluate.run import evaluate as run_evaluation
+
+    run_evaluation(data_dir, models_dir, metrics_path, predictions_path, train_dir,
+                   log=lambda line: click.echo(line, err=True))
+    click.echo(f"wrote {metrics_path} and {predictions_path}")
+
+
+@main.command()
+@click.argument("model")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True,
+              help="any directory of shards in our schema")
+@click.option("--models", "models_dir", type=click.Path(path_type=Path), default=MODELS_DIR,
+              show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="write a CSV (sample, mass, sigma, lower_90, upper_90) instead of printing")
+@user_errors
+def predict(model, data_dir, models_dir, out):
+    """Print MODEL's mass ± calibrated σ for every sample of the shards in DIR."""
+    import pipeline.learn  # noqa: F401
+    from .evaluate.predict import predict_directory
+
+    table = predict_directory(model, data_dir, models_dir)
+    if out is None:
+        click.echo("sample  mass     ± sigma   90 % interval")
+        for row in table:
+            click.echo(f"{row['sample']:6d}  {row['mass']:.4f} ± {row['sigma']:.4f}   "
+                       f"[{row['lower_90']:.4f}, {row['upper_90']:.4f}]")
+        return
+    from .evaluate.predict import write_table
+
+    write_table(out, table)
+    click.echo(f"wrote {len(table)} predictions to {out}")
+
+
+@main.command()
+@click.argument("model")
+@click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True)
+@params_option
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=SHARDS,
+              show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("data/repeats"),
+              show_default=True)
+@set_option
+@user_errors
+def repeat(model, repeats, params_file, data_dir, out, overrides):
+    """Train MODEL N times (seeds seed … seed+N−1); R² on test of each (report figure 8)."""
+    import pipeline.learn  # noqa: F401
+    from .evaluate.repeat import repeat_training
+    from .learn.models import check_model_name
+
+    check_model_name(model)
+    params = load_params(params_file, overrides)
+    record = repeat_training(model, params, data_dir, out, repeats,
+                             log=lambda line: click.echo(line, err=True))
+    click.echo(f"{model} ({record['preset']}): R² median {record['median_r2']:.3f} over "
+               f"{repeats} runs: {', '.join(f'{r:.3f}' for r in record['r2'])}")
+
+
+@main.command()
+@click.option("--metrics", "metrics_path", type=click.Path(path_type=Path),
+              default=Path("data/metrics.json"), show_default=True)
+@click.option("--predictions", "predictions_path", type=click.Path(path_type=Path),
+              default=Path("data/predictions.csv"), show_default=True)
+@click.option("--models", "models_dir", type=click.Path(path_type=Path), default=MODELS_DIR,
+              show_default=True)
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=SHARDS,
+              show_default=True, help="store to draw sample inputs from")
+@click.option("--repeats", "repeats_dir", type=click.Path(path_type=Path),
+              default=Path("data/repeats"), show_default=True,
+              help="results of `massfield repeat`, for the R² distribution (figure 8)")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("data/plots"),
+              show_default=True)
+@params_option
+@user_errors
+def plot(metrics_path, predictions_path, models_dir, data_dir, repeats_dir, out, params_file):
+    """Draw the report's figures from our data, models and metrics."""
+    import pipeline.learn  # noqa: F401
+    from .errors import DataError
+    from .evaluate.run import read_predictions, trained_models
+    from .figures.make import make_all, read_repeats
+    from .learn.train import read_history
+
+    try:
+        metrics = json.loads(Path(metrics_path).read_text())
+    except FileNotFoundError:
+        raise DataError(f"{metrics_path}: missing; run `massfield evaluate` first") from None
+    histories = {name: read_history(path.with_name(f"{name}.history.json"))
+                 for name, path in trained_models(models_dir).items()}
+    store = data_dir if (Path(data_dir) / "manifest.json").exists() else None
+    made = make_all(metrics, read_predictions(predictions_path), histories, store,
+                    load_params(params_file).physics, out,
+                    read_repeats(repeats_dir) if Path(repeats_dir).exists() else None)
+    click.echo(f"wrote {len(made)} figures to {out}")
+
+
 if __name__ == "__main__":
     main()

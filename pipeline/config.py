@@ -59,6 +59,8 @@ class PhysicsConfig:
     def validate(self) -> None:
         _require(self.size >= 8, "physics.size", "must be at least 8")
         _require(self.downsample >= 1, "physics.downsample", "must be ≥ 1")
+        _require(self.size // max(self.downsample, 1) >= 2, "physics.downsample",
+                 "must leave a coarse grid of at least 2 × 2")
         _require(
             self.size % self.downsample == 0,
             "physics.size",
@@ -136,14 +138,70 @@ class GenerateConfig:
         self.splits.validate()
 
 
+MODEL_NAMES = ("dnn", "cnn", "rnn", "crnn")
+PRESETS = ("ours", "seed")
+LOSSES = ("gaussian", "huber", "mse", "mape")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelTrainConfig:
+    """How one model is built and trained (``train.<model>`` in params.yaml)."""
+
+    preset: str = "ours"  # "ours": accurate and cheap; "seed": the report's architecture
+    loss: str = "gaussian"  # gaussian (NLL, predicts σ too) | huber | mse | mape
+    huber_delta: float = 0.3
+    learning_rate: float = 0.003
+    schedule: str = "cosine"  # cosine decay over the run, or constant
+    batch_size: int = 64
+    epochs: int = 10
+    steps_per_epoch: int | None = None  # None: one pass over the train split per epoch
+    patience: int = 3  # early stopping on validation loss, in epochs; 0 = off
+    seed: int = 0
+    loss_every_step: bool = False  # recurrent: a loss after every time step (report §2.2.3)
+    width: int = 64  # hidden units of our presets
+    conv_channels: int = 8  # learned field filters of our presets (0 = none)
+
+    def validate(self, key: str) -> None:
+        _require(self.preset in PRESETS, f"{key}.preset", f"must be one of {', '.join(PRESETS)}")
+        _require(self.loss in LOSSES, f"{key}.loss", f"must be one of {', '.join(LOSSES)}")
+        _require(self.schedule in ("cosine", "constant"), f"{key}.schedule",
+                 "must be cosine or constant")
+        _require(self.huber_delta > 0, f"{key}.huber_delta", "must be > 0")
+        _require(self.learning_rate > 0, f"{key}.learning_rate", "must be > 0")
+        _require(self.batch_size >= 1, f"{key}.batch_size", "must be ≥ 1")
+        _require(self.epochs >= 1, f"{key}.epochs", "must be ≥ 1")
+        _require(self.steps_per_epoch is None or self.steps_per_epoch >= 1,
+                 f"{key}.steps_per_epoch", "must be ≥ 1 or null")
+        _require(self.patience >= 0, f"{key}.patience", "must be ≥ 0")
+        _require(self.width >= 1, f"{key}.width", "must be ≥ 1")
+        _require(self.conv_channels >= 0, f"{key}.conv_channels", "must be ≥ 0")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    dnn: ModelTrainConfig = ModelTrainConfig()
+    cnn: ModelTrainConfig = ModelTrainConfig()
+    rnn: ModelTrainConfig = ModelTrainConfig()
+    crnn: ModelTrainConfig = ModelTrainConfig()
+
+    def model(self, name: str) -> ModelTrainConfig:
+        return getattr(self, name)
+
+    def validate(self) -> None:
+        for name in MODEL_NAMES:
+            self.model(name).validate(f"train.{name}")
+
+
 @dataclasses.dataclass(frozen=True)
 class Params:
     physics: PhysicsConfig = PhysicsConfig()
     generate: GenerateConfig = GenerateConfig()
+    train: TrainConfig = TrainConfig()
 
     def validate(self) -> None:
         self.physics.validate()
         self.generate.validate()
+        self.train.validate()
 
     def to_dict(self) -> dict[str, Any]:
         return _to_plain(dataclasses.asdict(self))

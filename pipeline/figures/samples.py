@@ -19,7 +19,8 @@ def _field_panel(ax, phi: np.ndarray, trajectory: np.ndarray, positions: np.ndar
     force = force_field(phi)
     inner = np.linalg.norm(force[size // 8:-size // 8, size // 8:-size // 8], axis=-1)
     scale = 2.5 * np.percentile(inner, 95) / arrows_every  # walls' arrows run off the panel
-    grid = np.arange(arrows_every // 2, size, arrows_every)
+    count = size // arrows_every
+    grid = (size - (count - 1) * arrows_every) // 2 + arrows_every * np.arange(count)
     xs, ys = np.meshgrid(grid, grid)
     ax.quiver(xs + 0.5, ys + 0.5, force[ys, xs, 0], force[ys, xs, 1], color="white",
               angles="xy", scale_units="xy", scale=scale, width=0.003)

@@ -23,6 +23,7 @@ PARTIAL_SUFFIX = ".partial"
 def atomic_path(final: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``final``; on success fsync it and rename it into place."""
     final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
     partial = final.with_name(f"{final.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}")
     try:
         yield partial

@@ -1,0 +1,1 @@
+"""Scores on held-out shards: metrics, baselines, uncertainty; no training here."""

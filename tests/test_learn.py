@@ -1,0 +1,128 @@
+"""tf.data over real shards and the four Keras models, trained for a few real steps."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import main
+from pipeline.config import MODEL_NAMES, load_params
+from pipeline.errors import DataError
+from pipeline.learn.data import FEED_FORWARD, RECURRENT, Normaliser, split_dataset
+from pipeline.learn.models import build_model
+from pipeline.learn.predict import predict_outputs
+from pipeline.learn.train import load_model, read_history, train_model
+from pipeline.store.reader import read_arrays, store_files
+
+
+def _quick(params_file, model, *extra):
+    """params for a few steps of ``model``."""
+    return load_params(params_file, (f"train.{model}.epochs=2", f"train.{model}.steps_per_epoch=3",
+                                     f"train.{model}.batch_size=8", *extra))
+
+
+def test_views_have_the_report_shapes_and_normalised_psi(tiny_store):
+    normaliser = Normaliser.from_store(tiny_store)
+    flat = next(iter(split_dataset(tiny_store, "validation", FEED_FORWARD, 8)))
+    steps = next(iter(split_dataset(tiny_store, "validation", RECURRENT, 8)))
+    assert flat[0].shape == (8, 32, 32, 2) and steps[0].shape == (8, 10, 32, 32, 2)
+    psi, encoding, mass = read_arrays(store_files(tiny_store, "validation"))
+    np.testing.assert_allclose(flat[0][..., 0], (psi - normaliser.mean) / normaliser.std,
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(flat[0][..., 1], encoding.sum(axis=1), atol=1e-6)
+    np.testing.assert_allclose(steps[0][:, 3, ..., 1], encoding[:, 3], atol=1e-6)
+    np.testing.assert_allclose(steps[0][:, 7, ..., 0], flat[0][..., 0])
+    np.testing.assert_allclose(flat[1], mass, rtol=1e-6)
+
+
+def test_training_shuffles_with_its_seed(tiny_store):
+    def first_masses(seed):
+        data = split_dataset(tiny_store, "train", FEED_FORWARD, 24, shuffle_seed=seed)
+        return next(iter(data))[1].numpy()
+
+    np.testing.assert_array_equal(first_masses(1), first_masses(1))
+    assert not np.array_equal(first_masses(1), first_masses(2))
+    assert sorted(first_masses(1)) == sorted(first_masses(2))  # same samples, new order
+
+
+@pytest.mark.parametrize("preset", ["ours", "seed"])
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_every_model_builds_with_output_per_step(name, preset, params_file):
+    cfg = load_params(params_file, (f"train.{name}.preset={preset}",)).train.model(name)
+    model = build_model(name, cfg, 32, 10)
+    view = np.zeros((3, *model.input_shape[1:]), np.float32)
+    steps = 10 if name in ("rnn", "crnn") else 1
+    assert model(view).shape == (3, steps, 2 if cfg.loss == "gaussian" else 1)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_each_model_trains_saves_and_reloads(name, tiny_store, params_file, tmp_path):
+    params = _quick(params_file, name)
+    trained, history = train_model(name, params, tiny_store, tmp_path, log=lambda line: None)
+    assert len(history["step_loss"]) == 6 and len(history["epochs"]) == 2
+    assert all(np.isfinite(history["step_loss"]))
+    assert "val_loss" in history["epochs"][-1]
+    assert history["calibration"]["sigma_scale"] > 0
+    model = load_model(tmp_path / f"{name}.keras")
+    assert read_history(tmp_path / f"{name}.history.json")["model"] == name
+    batch = next(iter(split_dataset(tiny_store, "validation", history["view"], 8)))[0]
+    assert model.count_params() == trained.count_params()
+    np.testing.assert_allclose(np.asarray(model(batch)), np.asarray(trained(batch)), rtol=1e-6)
+
+
+def test_loss_falls_on_a_small_learnable_set(tiny_store, params_file, tmp_path):
+    params = load_params(params_file, ("train.crnn.epochs=12", "train.crnn.steps_per_epoch=5",
+                                       "train.crnn.batch_size=12", "train.crnn.loss=mse",
+                                       "train.crnn.patience=0"))
+    _, history = train_model("crnn", params, tiny_store, tmp_path, log=lambda line: None)
+    losses = [epoch["loss"] for epoch in history["epochs"]]
+    assert np.mean(losses[-3:]) < 0.5 * np.mean(losses[:2])
+
+
+def test_recurrent_models_can_score_every_time_step(tiny_store, params_file, tmp_path):
+    params = _quick(params_file, "rnn", "train.rnn.loss_every_step=true", "train.rnn.loss=huber")
+    _, history = train_model("rnn", params, tiny_store, tmp_path, log=lambda line: None)
+    assert history["config"]["loss_every_step"] is True
+    model = load_model(tmp_path / "rnn.keras")
+    normaliser = Normaliser(**history["normaliser"])
+    predictions = predict_outputs(model, split_dataset(tiny_store, "validation", RECURRENT, 8,
+                                                       normaliser=normaliser))
+    assert predictions["per_step"].shape == (8, 10) and "sigma" not in predictions
+    assert history["calibration"]["sigma"] > 0  # conformal for a point model
+
+
+def test_training_never_opens_the_test_split(tiny_store, params_file, tmp_path):
+    store = tmp_path / "store"
+    shutil.copytree(tiny_store, store)
+    (store / "shard-00004.h5").unlink()  # the test shard: any read of it would fail
+    train_model("dnn", _quick(params_file, "dnn"), store, tmp_path / "models", log=lambda l: None)
+    assert (tmp_path / "models" / "dnn.keras").exists()
+
+
+def test_training_refuses_other_params_and_damaged_shards(tiny_store, params_file, tmp_path):
+    with pytest.raises(DataError, match="other than those given"):
+        train_model("dnn", _quick(params_file, "dnn", "generate.seed=99"), tiny_store, tmp_path)
+    store = tmp_path / "store"
+    shutil.copytree(tiny_store, store)
+    (store / "shard-00001.h5").write_bytes(b"broken")
+    with pytest.raises(DataError, match="shard-00001.h5"):
+        train_model("dnn", _quick(params_file, "dnn"), store, tmp_path)
+
+
+def test_train_cli_errors_are_one_line(tiny_store, params_file, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(main, ["train", "mlp", "--params", str(params_file)])
+    assert result.exit_code == 2 and "dnn, cnn, rnn, crnn" in result.output
+    result = runner.invoke(main, ["train", "dnn", "--params", str(params_file),
+                                  "--data", str(tmp_path / "none")])
+    assert result.exit_code == 1 and "manifest" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    result = runner.invoke(main, ["train", "dnn", "--params", str(params_file),
+                                  "--data", str(tiny_store), "--out", str(tmp_path / "m"),
+                                  "--set", "train.dnn.epochs=1", "--set",
+                                  "train.dnn.steps_per_epoch=2"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "m" / "dnn.history.json").exists()
