@@ -33,8 +33,9 @@ def loader_rate(data: Path, batch: int, steps: int) -> float:
     return steps * batch / (time.perf_counter() - start)
 
 
-def training_rate(dataset: tf.data.Dataset, cfg, batch: int, steps: int) -> float:
-    model = build_model("crnn", cfg, 32, 10)
+def training_rate(dataset: tf.data.Dataset, params, batch: int, steps: int) -> float:
+    cfg = params.train.crnn
+    model = build_model("crnn", cfg, params.physics)
     model.compile("adam", MassLoss(cfg.loss))
     model.fit(dataset, steps_per_epoch=5, epochs=1, verbose=0)  # trace and warm up
     start = time.perf_counter()
@@ -48,8 +49,8 @@ def main() -> None:
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--steps", type=int, default=150)
     args = parser.parse_args()
-    cfg = load_params(args.params).train.crnn
-    batch = cfg.batch_size
+    params = load_params(args.params)
+    batch = params.train.crnn.batch_size
     normaliser = Normaliser.from_store(args.data)
     psi, encoding, mass = read_arrays(store_files(args.data, "train")[:4])
     in_memory = (tf.data.Dataset.from_tensor_slices(
@@ -58,8 +59,8 @@ def main() -> None:
         .prefetch(tf.data.AUTOTUNE))
     from_shards = split_dataset(args.data, "train", RECURRENT, batch, shuffle_seed=0, repeat=True)
     loader = loader_rate(args.data, batch, args.steps * 2)
-    memory = training_rate(in_memory, cfg, batch, args.steps)
-    shards = training_rate(from_shards, cfg, batch, args.steps)
+    memory = training_rate(in_memory, params, batch, args.steps)
+    shards = training_rate(from_shards, params, batch, args.steps)
     print(f"loader alone               : {loader:8.0f} samples/s")
     print(f"CRNN training, in memory   : {memory:8.0f} samples/s")
     print(f"CRNN training, from shards : {shards:8.0f} samples/s")

@@ -146,7 +146,8 @@ def train(model, params_file, data_dir, out_dir, overrides):
     params = load_params(params_file, overrides)
     from .learn.train import train_model
 
-    train_model(model, params, data_dir, out_dir, log=lambda line: click.echo(line, err=True))
+    train_model(model, params, data_dir, out_dir, log=lambda line: click.echo(line, err=True),
+                verbose=True)
 
 
 @main.command()
@@ -258,6 +259,32 @@ def plot(metrics_path, predictions_path, models_dir, data_dir, repeats_dir, out,
                     load_params(params_file).physics, out,
                     read_repeats(repeats_dir) if Path(repeats_dir).exists() else None)
     click.echo(f"wrote {len(made)} figures to {out}")
+
+
+@main.command()
+@click.option("--metrics", "metrics_path", type=click.Path(path_type=Path),
+              default=Path("data/metrics.json"), show_default=True)
+@click.option("--repeats", "repeats_dir", type=click.Path(path_type=Path),
+              default=Path("data/repeats"), show_default=True)
+@click.option("--readme", type=click.Path(path_type=Path), default=None,
+              help="replace the table between the results markers of this file")
+@user_errors
+def table(metrics_path, repeats_dir, readme):
+    """The results table (Markdown) from metrics.json, beside the report's Table 1."""
+    from .errors import DataError
+    from .evaluate.table import results_table, update_readme
+    from .figures.make import read_repeats
+
+    try:
+        metrics = json.loads(Path(metrics_path).read_text())
+    except FileNotFoundError:
+        raise DataError(f"{metrics_path}: missing; run `dvc repro` or `massfield evaluate`") from None
+    text = results_table(metrics, read_repeats(repeats_dir) if Path(repeats_dir).exists() else None)
+    if readme is None:
+        click.echo(text)
+    else:
+        update_readme(readme, text)
+        click.echo(f"updated the results table in {readme}")
 
 
 if __name__ == "__main__":

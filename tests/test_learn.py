@@ -51,11 +51,12 @@ def test_training_shuffles_with_its_seed(tiny_store):
 @pytest.mark.parametrize("preset", ["ours", "seed"])
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_every_model_builds_with_output_per_step(name, preset, params_file):
-    cfg = load_params(params_file, (f"train.{name}.preset={preset}",)).train.model(name)
-    model = build_model(name, cfg, 32, 10)
+    params = load_params(params_file, (f"train.{name}.preset={preset}",))
+    model = build_model(name, params.train.model(name), params.physics)
     view = np.zeros((3, *model.input_shape[1:]), np.float32)
     steps = 10 if name in ("rnn", "crnn") else 1
-    assert model(view).shape == (3, steps, 2 if cfg.loss == "gaussian" else 1)
+    k = 2 if params.train.model(name).loss == "gaussian" else 1
+    assert model(view).shape == (3, steps, k)
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)

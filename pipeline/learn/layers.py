@@ -99,3 +99,96 @@ class LogMagnitude(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "floor": self.floor}
+
+
+def _keys_cubic(distance, a=-0.5):
+    """Keys' cubic convolution kernel W(d) and its derivative W'(d)."""
+    d = ops.abs(distance)
+    sign = ops.sign(distance)
+    near = ops.less_equal(d, 1.0)
+    value = ops.where(near, (a + 2) * d ** 3 - (a + 3) * d ** 2 + 1,
+                      ops.where(ops.less(d, 2.0), a * d ** 3 - 5 * a * d ** 2 + 8 * a * d - 4 * a,
+                                0.0))
+    slope = ops.where(near, 3 * (a + 2) * d ** 2 - 2 * (a + 3) * d,
+                      ops.where(ops.less(d, 2.0), 3 * a * d ** 2 - 10 * a * d + 8 * a, 0.0))
+    return value, sign * slope
+
+
+@keras.saving.register_keras_serializable(package="massfield")
+class CubicFieldAt(keras.layers.Layer):
+    """ψ (B, G, G, 1) and positions (B, T, 2) in [0, 1] → (B, T, 3): [ψ, ∂ψ/∂x, ∂ψ/∂y]
+    at each position, by cubic convolution (Keys, a = −0.5) over the 4 × 4 nearest cells.
+
+    Bilinear sampling of finite differences blurs the force over two cells; the cubic
+    interpolant tracks the smooth field between cell centres (derivatives per cell).
+    """
+
+    def call(self, inputs):
+        psi, positions = inputs
+        psi = psi[..., 0]
+        grid = ops.shape(psi)[-1]
+        cells = ops.cast(ops.arange(grid), psi.dtype)
+        coordinates = positions * ops.cast(grid - 1, psi.dtype)  # (B, T, 2) in cells
+
+        def axis_weights(coordinate):
+            # (B, T, G): kernel weights of every cell along one axis (far cells get 0)
+            value, slope = _keys_cubic(coordinate[..., None] - cells)
+            return value, slope
+
+        wx, dwx = axis_weights(coordinates[..., 0])
+        wy, dwy = axis_weights(coordinates[..., 1])
+        value = ops.einsum("btr,brc,btc->bt", wy, psi, wx)
+        d_dx = ops.einsum("btr,brc,btc->bt", wy, psi, dwx)
+        d_dy = ops.einsum("btr,brc,btc->bt", dwy, psi, wx)
+        return ops.stack([value, d_dx, d_dy], axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="massfield")
+class TraceMoments(keras.layers.Layer):
+    """Summed encodings (B, G, G) → (B, 3·len(radii)): the path near its start.
+
+    The start's own four-warm bump is known (the start is a parameter) and removed;
+    within discs of growing radius around the start, the remaining weight and its first
+    moment Σ w·(r − r₀) — exactly Σ (pₜ − p₀) over the positions inside, by the centroid
+    property — tell how far the particle got in its first steps: under the initial
+    force, displacement grows as F₀ t² / 2m. Lengths in grid cells.
+    """
+
+    def __init__(self, start: tuple[float, float], radii=(1.0, 2.0, 3.0, 5.0, 8.0, 13.0),
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.start, self.radii = tuple(start), tuple(radii)
+
+    def call(self, trace):
+        grid = ops.shape(trace)[-1]
+        cells = ops.cast(ops.arange(grid), trace.dtype)
+        dx = cells[None, :] - self.start[0]  # (1, G): column offsets
+        dy = cells[:, None] - self.start[1]  # (G, 1): row offsets
+        start_bump = ops.relu(1 - ops.abs(dx)) * ops.relu(1 - ops.abs(dy))
+        rest = trace - start_bump
+        distance = ops.sqrt(dx ** 2 + dy ** 2)
+        features = []
+        for radius in self.radii:
+            inside = rest * ops.cast(distance <= radius, trace.dtype)
+            features += [ops.sum(inside, axis=(1, 2)), ops.sum(inside * dx, axis=(1, 2)),
+                         ops.sum(inside * dy, axis=(1, 2))]
+        return ops.stack(features, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "start": list(self.start), "radii": list(self.radii)}
+
+
+@keras.saving.register_keras_serializable(package="massfield")
+class FixedPosition(keras.layers.Layer):
+    """A known position (the start, from params) as a (B, 1, 2) batch in [0, 1] units."""
+
+    def __init__(self, position: tuple[float, float], **kwargs):
+        super().__init__(**kwargs)
+        self.position = tuple(position)
+
+    def call(self, like):
+        point = ops.reshape(ops.convert_to_tensor(self.position, like.dtype), (1, 1, 2))
+        return ops.zeros_like(like[:, :1, :1, 0])[..., :1] * 0 + point
+
+    def get_config(self):
+        return {**super().get_config(), "position": list(self.position)}

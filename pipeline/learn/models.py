@@ -11,29 +11,42 @@ Every model maps its input view to (batch, steps, k): steps = 1 (feed-forward) o
 
 from __future__ import annotations
 
+import math
+
 import keras
 from keras import layers, ops
 
-from ..config import MODEL_NAMES, ModelTrainConfig
+from ..config import MODEL_NAMES, ModelTrainConfig, PhysicsConfig
 from ..errors import ConfigError
 from .data import FEED_FORWARD, RECURRENT
-from .layers import (Channel, Displacements, EncodingPosition, FieldGradient,
-                     SampleAtEncoding)
+from .layers import (Channel, CubicFieldAt, Displacements, EncodingPosition, FieldGradient,
+                     FixedPosition, LogMagnitude, SampleAtEncoding, TraceMoments)
 
+SIGMA_START = -2.25  # softplus(−2.25) ≈ 0.1: a first σ of a tenth of a mass unit
 VIEWS = {"dnn": FEED_FORWARD, "cnn": FEED_FORWARD, "rnn": RECURRENT, "crnn": RECURRENT}
 
 
-def input_shape(name: str, grid: int, steps: int) -> tuple[int, ...]:
-    return (grid, grid, 2) if VIEWS[name] == FEED_FORWARD else (steps, grid, grid, 2)
+def input_shape(name: str, physics: PhysicsConfig) -> tuple[int, ...]:
+    grid = physics.grid
+    return (grid, grid, 2) if VIEWS[name] == FEED_FORWARD else (physics.time_steps, grid, grid, 2)
+
+
+def start_cell(physics: PhysicsConfig) -> tuple[float, float]:
+    """The start position (x, y) in coarse-grid cells, as the encoding maps pixels."""
+    k = physics.downsample
+    return tuple((p - (k - 1) / 2) / k for p in physics.start_position)
 
 
 def _head(hidden, outputs: int, positive: bool):
-    """Dense → (…, outputs); ours predict log-mass (masses are positive, errors relative)."""
-    out = layers.Dense(outputs, name="head")(hidden)
-    if positive:
-        mean = ops.exp(out[..., :1])
-        out = ops.concatenate([mean, out[..., 1:]], axis=-1) if outputs > 1 else mean
-    return out
+    """Dense → (…, outputs). Ours predict log-mass (masses are positive, errors relative),
+    starting from a constant guess (zero kernel) so that early steps cannot blow up."""
+    if not positive:
+        return layers.Dense(outputs, name="head")(hidden)
+    bias = [math.log(0.5)] + [SIGMA_START] * (outputs - 1)
+    out = layers.Dense(outputs, kernel_initializer="zeros",
+                       bias_initializer=keras.initializers.Constant(bias), name="head")(hidden)
+    mean = ops.exp(out[..., :1])
+    return ops.concatenate([mean, out[..., 1:]], axis=-1) if outputs > 1 else mean
 
 
 def _as_sequence(out):
@@ -42,26 +55,26 @@ def _as_sequence(out):
 
 # --- the report's architectures ------------------------------------------------------
 
-def _dnn_seed(inputs, cfg, k):
+def _dnn_seed(inputs, cfg, k, physics):
     hidden = layers.Dense(32, activation="relu")(layers.Flatten()(inputs))
     return _as_sequence(_head(hidden, k, positive=False))
 
 
-def _cnn_seed(inputs, cfg, k):
+def _cnn_seed(inputs, cfg, k, physics):
     hidden = layers.Conv2D(10, 3, padding="same", activation="relu")(inputs)
     hidden = layers.Flatten()(layers.MaxPooling2D()(hidden))
     hidden = layers.Dense(32, activation="relu")(hidden)
     return _as_sequence(_head(hidden, k, positive=False))
 
 
-def _rnn_seed(inputs, cfg, k):
+def _rnn_seed(inputs, cfg, k, physics):
     hidden = layers.TimeDistributed(layers.Flatten())(inputs)
     hidden = layers.TimeDistributed(layers.Dense(32, activation="relu"))(hidden)
     hidden = layers.GRU(32, return_sequences=True)(hidden)
     return _head(hidden, k, positive=False)
 
 
-def _crnn_seed(inputs, cfg, k):
+def _crnn_seed(inputs, cfg, k, physics):
     hidden = layers.TimeDistributed(layers.Conv2D(10, 3, padding="same", activation="relu"))(inputs)
     hidden = layers.TimeDistributed(layers.MaxPooling2D())(hidden)
     hidden = layers.TimeDistributed(layers.Flatten())(hidden)
@@ -71,77 +84,83 @@ def _crnn_seed(inputs, cfg, k):
 
 # --- ours ------------------------------------------------------------------------------
 
-def _field_features(psi, cfg):
-    """[ψ, ∂ψ/∂x, ∂ψ/∂y] plus ``conv_channels`` learned filters of them, at every cell."""
-    fixed = FieldGradient()(psi)
-    if not cfg.conv_channels:
-        return fixed
-    learned = layers.Conv2D(cfg.conv_channels, 3, padding="same", activation="relu")(fixed)
-    learned = layers.Conv2D(cfg.conv_channels, 3, padding="same")(learned)
-    return layers.Concatenate()([fixed, learned])
+def _learned_filters(psi, cfg):
+    """``conv_channels`` learned filters of [ψ, ∂ψ/∂x, ∂ψ/∂y], at every cell."""
+    hidden = layers.Conv2D(cfg.conv_channels, 3, padding="same", activation="relu")(
+        FieldGradient()(psi))
+    return layers.Conv2D(cfg.conv_channels, 3, padding="same")(hidden)
 
 
-def _track_features(features, encoding):
-    """Per time step: field features at the particle, position, displacement, its change."""
-    local = SampleAtEncoding()([features, encoding])
+def _recurrent_ours(inputs, cfg, k, physics, learned_filters: bool):
+    """Per step: the cubic field and force at the particle, its position, displacement and
+    their log-lengths; then a GRU. ψ is read once (it is the same at every step)."""
+    psi = Channel(0, first_step=True, keep_dims=True)(inputs)
+    encoding = Channel(1)(inputs)
     position = EncodingPosition()(encoding)
+    field = CubicFieldAt()([psi, position])  # (B, T, 3)
+    force = field[..., 1:]
     velocity = Displacements()(position)
     acceleration = Displacements()(velocity)
-    return layers.Concatenate()([local, position, 10.0 * velocity, 30.0 * acceleration])
-
-
-def _recurrent_ours(inputs, cfg, k, learned_filters: bool):
-    psi = Channel(0, first_step=True, keep_dims=True)(inputs)  # the same at every step
-    encoding = Channel(1)(inputs)
-    field = _field_features(psi, cfg) if learned_filters else FieldGradient()(psi)
-    hidden = layers.GRU(cfg.width, return_sequences=True)(_track_features(field, encoding))
+    initial_force = layers.RepeatVector(physics.time_steps)(LogMagnitude()(force[:, 0]))
+    features = [field, LogMagnitude()(force), position, 10.0 * velocity, 30.0 * acceleration,
+                LogMagnitude()(velocity), LogMagnitude()(acceleration),
+                LogMagnitude()(position - position[:, :1]), initial_force]
+    if learned_filters and cfg.conv_channels:
+        features.append(SampleAtEncoding()([_learned_filters(psi, cfg), encoding]))
+    hidden = layers.GRU(cfg.width, return_sequences=True)(layers.Concatenate()(features))
     hidden = layers.Dense(cfg.width, activation="relu")(hidden)
     return _head(hidden, k, positive=True)
 
 
-def _crnn_ours(inputs, cfg, k):
-    return _recurrent_ours(inputs, cfg, k, learned_filters=True)
+def _crnn_ours(inputs, cfg, k, physics):
+    return _recurrent_ours(inputs, cfg, k, physics, learned_filters=True)
 
 
-def _rnn_ours(inputs, cfg, k):
-    # no learned convolution: only the fixed gradient operator and dense/recurrent layers
-    return _recurrent_ours(inputs, cfg, k, learned_filters=False)
+def _rnn_ours(inputs, cfg, k, physics):
+    # no learned convolution: fixed read-out layers, a GRU and dense layers
+    return _recurrent_ours(inputs, cfg, k, physics, learned_filters=False)
 
 
-def _path_summary(features, trace):
-    """Field features averaged along the summed encoding (the path), and its moments."""
-    weights = layers.Reshape((1, *trace.shape[1:3]))(trace)  # (B, 1, G, G)
-    along_path = layers.Flatten()(SampleAtEncoding()([features, weights]))
-    centroid = layers.Flatten()(EncodingPosition()(weights))
-    return along_path, centroid
-
-
-def _cnn_ours(inputs, cfg, k):
+def _path_features(inputs, physics):
+    """What a feed-forward model can read from ψ and the summed encodings without learning:
+    the cubic field at the (known) start, the path's moments near the start, and the
+    field's finite differences summed along the path."""
     psi = Channel(0, keep_dims=True)(inputs)
     trace = Channel(1)(inputs)
-    field = _field_features(psi, cfg)
-    width = max(cfg.conv_channels, 8) * 2
-    hidden = layers.Concatenate()([field, Channel(1, keep_dims=True)(inputs)])
-    for dilation in (1, 2, 4):  # wide enough to see the spacing of successive positions
-        hidden = layers.Conv2D(width, 3, padding="same", dilation_rate=dilation,
-                               activation="relu")(hidden)
-    along_path, centroid = _path_summary(layers.Concatenate()([field, hidden]), trace)
-    pooled = layers.GlobalMaxPooling2D()(hidden)
-    summary = layers.Concatenate()([along_path, centroid, pooled])
-    summary = layers.Dense(cfg.width, activation="relu")(summary)
-    summary = layers.Dense(cfg.width, activation="relu")(summary)
-    return _as_sequence(_head(summary, k, positive=True))
+    grid = physics.grid
+    start = start_cell(physics)
+    at_start = CubicFieldAt()([psi, FixedPosition(tuple(s / (grid - 1) for s in start))(inputs)])
+    at_start = at_start[:, 0]
+    moments = TraceMoments(start)(trace)
+    discs = layers.Reshape((-1, 3))(moments)
+    along_path = SampleAtEncoding()([FieldGradient()(psi), layers.Reshape((1, grid, grid))(trace)])
+    return psi, trace, [at_start, LogMagnitude()(at_start[:, 1:]), moments,
+                        layers.Flatten()(LogMagnitude()(discs[..., 1:])),
+                        layers.Flatten()(along_path)]
 
 
-def _dnn_ours(inputs, cfg, k):
-    psi = Channel(0, keep_dims=True)(inputs)
-    trace = Channel(1)(inputs)
-    along_path, centroid = _path_summary(FieldGradient()(psi), trace)
-    hidden = layers.Concatenate()([layers.Flatten()(inputs), along_path, centroid])
-    for _ in range(2):
-        hidden = layers.Dense(4 * cfg.width, activation="relu")(hidden)
+def _feed_forward_head(features, cfg, k):
+    hidden = layers.BatchNormalization()(layers.Concatenate()(features))
+    hidden = layers.Dense(2 * cfg.width, activation="relu")(hidden)
     hidden = layers.Dense(cfg.width, activation="relu")(hidden)
     return _as_sequence(_head(hidden, k, positive=True))
+
+
+def _cnn_ours(inputs, cfg, k, physics):
+    psi, trace, features = _path_features(inputs, physics)
+    hidden = layers.Concatenate()([FieldGradient()(psi), Channel(1, keep_dims=True)(inputs)])
+    for dilation in (1, 2, 4):  # wide enough to see the spacing of successive positions
+        hidden = layers.Conv2D(2 * max(cfg.conv_channels, 8), 3, padding="same",
+                               dilation_rate=dilation, activation="relu")(hidden)
+    grid = physics.grid
+    features += [layers.GlobalMaxPooling2D()(hidden),
+                 layers.Flatten()(SampleAtEncoding()([hidden, layers.Reshape((1, grid, grid))(trace)]))]
+    return _feed_forward_head(features, cfg, k)
+
+
+def _dnn_ours(inputs, cfg, k, physics):
+    _, _, features = _path_features(inputs, physics)
+    return _feed_forward_head(features + [layers.Flatten()(inputs)], cfg, k)
 
 
 BUILDERS = {
@@ -158,10 +177,11 @@ def check_model_name(name: str) -> str:
     return name
 
 
-def build_model(name: str, cfg: ModelTrainConfig, grid: int, steps: int) -> keras.Model:
+def build_model(name: str, cfg: ModelTrainConfig, physics: PhysicsConfig) -> keras.Model:
     """An uncompiled model for ``name`` with ``cfg.preset``; outputs (batch, steps, k)."""
     check_model_name(name)
     keras.utils.set_random_seed(cfg.seed)
-    inputs = keras.Input(input_shape(name, grid, steps), name="view")
-    outputs = BUILDERS[(name, cfg.preset)](inputs, cfg, 2 if cfg.loss == "gaussian" else 1)
+    inputs = keras.Input(input_shape(name, physics), name="view")
+    outputs = BUILDERS[(name, cfg.preset)](inputs, cfg, 2 if cfg.loss == "gaussian" else 1,
+                                           physics)
     return keras.Model(inputs, outputs, name=f"{name}_{cfg.preset}")
