@@ -162,14 +162,16 @@ def train(model, params_file, data_dir, out_dir, overrides):
               default=Path("data/metrics.json"), show_default=True)
 @click.option("--predictions", "predictions_path", type=click.Path(path_type=Path),
               default=Path("data/predictions.csv"), show_default=True)
+@click.option("--all-shards", is_flag=True,
+              help="score every shard of --data, not only its test split")
 @user_errors
-def evaluate(data_dir, models_dir, train_dir, metrics_path, predictions_path):
+def evaluate(data_dir, models_dir, train_dir, metrics_path, predictions_path, all_shards):
     """Score every trained model and the two baselines on held-out shards."""
     import pipeline.learn  # noqa: F401  (quiet TensorFlow before it loads)
     from .evaluate.run import evaluate as run_evaluation
 
     run_evaluation(data_dir, models_dir, metrics_path, predictions_path, train_dir,
-                   log=lambda line: click.echo(line, err=True))
+                   all_shards=all_shards, log=lambda line: click.echo(line, err=True))
     click.echo(f"wrote {metrics_path} and {predictions_path}")
 
 
@@ -266,10 +268,16 @@ def plot(metrics_path, predictions_path, models_dir, data_dir, repeats_dir, out,
               default=Path("data/metrics.json"), show_default=True)
 @click.option("--repeats", "repeats_dir", type=click.Path(path_type=Path),
               default=Path("data/repeats"), show_default=True)
+@click.option("--holdout", "holdout_path", type=click.Path(path_type=Path),
+              default=Path("data/metrics_holdout.json"), show_default=True,
+              help="metrics on a store of another seed, if present")
+@click.option("--every-step", "every_step_path", type=click.Path(path_type=Path),
+              default=Path("data/metrics_every_step.json"), show_default=True,
+              help="metrics of recurrent models trained with a loss at every step, if present")
 @click.option("--readme", type=click.Path(path_type=Path), default=None,
               help="replace the table between the results markers of this file")
 @user_errors
-def table(metrics_path, repeats_dir, readme):
+def table(metrics_path, repeats_dir, holdout_path, every_step_path, readme):
     """The results table (Markdown) from metrics.json, beside the report's Table 1."""
     from .errors import DataError
     from .evaluate.table import results_table, update_readme
@@ -279,7 +287,10 @@ def table(metrics_path, repeats_dir, readme):
         metrics = json.loads(Path(metrics_path).read_text())
     except FileNotFoundError:
         raise DataError(f"{metrics_path}: missing; run `dvc repro` or `massfield evaluate`") from None
-    text = results_table(metrics, read_repeats(repeats_dir) if Path(repeats_dir).exists() else None)
+    optional = {path: json.loads(path.read_text()) if path.exists() else None
+                for path in (Path(holdout_path), Path(every_step_path))}
+    text = results_table(metrics, read_repeats(repeats_dir) if Path(repeats_dir).exists() else None,
+                         optional[Path(holdout_path)], optional[Path(every_step_path)])
     if readme is None:
         click.echo(text)
     else:

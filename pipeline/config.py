@@ -193,15 +193,29 @@ class TrainConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class EvaluateConfig:
+    """A second, independently seeded store: do the models generalise beyond their seed?"""
+
+    holdout_seed: int = 7777
+    holdout_samples: int = 4000
+
+    def validate(self) -> None:
+        _require(self.holdout_seed >= 0, "evaluate.holdout_seed", "must be ≥ 0")
+        _require(self.holdout_samples >= 1, "evaluate.holdout_samples", "must be ≥ 1")
+
+
+@dataclasses.dataclass(frozen=True)
 class Params:
     physics: PhysicsConfig = PhysicsConfig()
     generate: GenerateConfig = GenerateConfig()
     train: TrainConfig = TrainConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
 
     def validate(self) -> None:
         self.physics.validate()
         self.generate.validate()
         self.train.validate()
+        self.evaluate.validate()
 
     def to_dict(self) -> dict[str, Any]:
         return _to_plain(dataclasses.asdict(self))

@@ -42,6 +42,7 @@ def _set_params(path, mutate):
 
 def _tiny(params):
     params["generate"].update(TINY_GENERATE)
+    params["evaluate"]["holdout_samples"] = 16
     for model in params["train"].values():
         model.update(TINY_TRAIN)
 
@@ -67,4 +68,4 @@ def test_dvc_repro_runs_everything_once_then_only_what_changed(tmp_path):
     assert set(yaml.safe_load(_run("dvc", "status", "--json", cwd=repo))) == {"train@crnn"}
     third = _run("dvc", "repro", cwd=repo)
     ran = set(re.findall(r"Running stage '([^']+)'", third))
-    assert ran == {"train@crnn", "evaluate", "plots"}
+    assert ran == {"train@crnn", "evaluate", "plots", "evaluate_holdout"}

@@ -26,10 +26,10 @@ from .physics_baseline import physics_inversion
 REPORT_TABLE_1 = {"dnn": 0.373, "cnn": 0.408, "rnn": -0.038, "crnn": 0.461}
 
 
-def evaluation_files(data_dir: Path) -> tuple[list[Path], str]:
-    """The test split when there is a manifest, else every shard in the directory."""
+def evaluation_files(data_dir: Path, all_shards: bool = False) -> tuple[list[Path], str]:
+    """The test split when there is a manifest, else (or if asked) every shard."""
     data_dir = Path(data_dir)
-    if (data_dir / MANIFEST).exists():
+    if (data_dir / MANIFEST).exists() and not all_shards:
         return store_files(data_dir, "test"), "test split"
     return store_files(data_dir, None), "all shards"
 
@@ -76,8 +76,8 @@ def score_model(path: Path, files: list[Path], mass: np.ndarray) -> tuple[dict, 
 
 
 def evaluate(data_dir: Path, models_dir: Path, metrics_path: Path, predictions_path: Path,
-             train_stats_dir: Path | None = None, log=print) -> dict:
-    files, scope = evaluation_files(data_dir)
+             train_stats_dir: Path | None = None, all_shards: bool = False, log=print) -> dict:
+    files, scope = evaluation_files(data_dir, all_shards)
     psi, encoding, mass = read_arrays(files)
     physics = shard_physics(files[0])
     log(f"evaluating on {len(mass)} samples ({scope} of {data_dir})")

@@ -12,7 +12,8 @@ BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 NAMES = {"dnn": "DNN", "cnn": "CNN", "rnn": "RNN", "crnn": "CRNN"}
 
 
-def results_table(metrics: dict, repeats: dict | None = None) -> str:
+def results_table(metrics: dict, repeats: dict | None = None, holdout: dict | None = None,
+                  every_step: dict | None = None) -> str:
     lines = [f"Held-out samples: {metrics['samples']} ({metrics['scope']}).", "",
              "| model | report R² (Table 1) | our R² | Pearson | MAE | median rel. error "
              "| 90 % coverage | NLL | train time |",
@@ -30,13 +31,26 @@ def results_table(metrics: dict, repeats: dict | None = None) -> str:
         pearson = "–" if b["pearson"] != b["pearson"] else f"{b['pearson']:.3f}"
         lines.append(f"| {label} | – | {b['r2']:.3f} | {pearson} | {b['mae']:.4f} "
                      f"| {100 * b['median_relative_error']:.1f} % | – | – | – |")
-    recurrent = {n: m["r2_per_step"] for n, m in metrics["models"].items() if "r2_per_step" in m}
-    if recurrent:
+    if holdout:
+        lines += ["", f"Generalisation: {holdout['samples']} samples of a store generated with "
+                  "another `generate.seed` (`evaluate.holdout_seed`):", "",
+                  "| model | R² | 90 % coverage |", "|---|---|---|"]
+        for name, m in holdout["models"].items():
+            lines.append(f"| {NAMES[name]} | {m['r2']:.3f} | {m['coverage_90']:.3f} |")
+        b = holdout["baselines"]["physics_inversion"]
+        lines.append(f"| physics inversion | {b['r2']:.3f} | – |")
+    curves = {f"{NAMES[n]}": m["r2_per_step"] for n, m in metrics["models"].items()
+              if "r2_per_step" in m}
+    if every_step:
+        curves.update({f"{NAMES[n]}, loss at every step": m["r2_per_step"]
+                       for n, m in every_step["models"].items() if "r2_per_step" in m})
+    if curves:
+        steps = len(next(iter(curves.values())))
         lines += ["", "R² of the prediction after t snapshots:", "",
-                  "| model | " + " | ".join(f"t={t}" for t in range(1, 11)) + " |",
-                  "|---|" + "---|" * 10]
-        for name, values in recurrent.items():
-            lines.append(f"| {NAMES[name]} | " + " | ".join(f"{v:.3f}" for v in values) + " |")
+                  "| model | " + " | ".join(f"t={t}" for t in range(1, steps + 1)) + " |",
+                  "|---|" + "---|" * steps]
+        for label, values in curves.items():
+            lines.append(f"| {label} | " + " | ".join(f"{v:.3f}" for v in values) + " |")
     if repeats:
         lines += ["", "Repeated runs (`massfield repeat`), R² on the test split:", "",
                   "| model (preset) | runs | median R² | report | all runs |", "|---|---|---|---|---|"]

@@ -150,7 +150,7 @@ def _cnn_ours(inputs, cfg, k, physics):
     psi, trace, features = _path_features(inputs, physics)
     hidden = layers.Concatenate()([FieldGradient()(psi), Channel(1, keep_dims=True)(inputs)])
     for dilation in (1, 2, 4):  # wide enough to see the spacing of successive positions
-        hidden = layers.Conv2D(2 * max(cfg.conv_channels, 8), 3, padding="same",
+        hidden = layers.Conv2D(max(cfg.conv_channels, 4), 3, padding="same",
                                dilation_rate=dilation, activation="relu")(hidden)
     grid = physics.grid
     features += [layers.GlobalMaxPooling2D()(hidden),

@@ -127,8 +127,11 @@ def save_model(model: keras.Model, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as partial:
         staged = partial.with_name(partial.name + ".keras")
-        model.save(staged)
-        os.replace(staged, partial)
+        try:
+            model.save(staged)
+            os.replace(staged, partial)
+        finally:
+            staged.unlink(missing_ok=True)
 
 
 def load_model(path: Path) -> keras.Model:

@@ -1,0 +1,103 @@
+"""Evaluation on real shards: baselines, metrics, predictions, figures and the table."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import main
+from pipeline.config import load_params
+from pipeline.evaluate.metrics import r2_score, regression_metrics, uncertainty_metrics
+from pipeline.evaluate.physics_baseline import physics_inversion, positions_from_encoding
+from pipeline.evaluate.table import BEGIN, END
+from pipeline.learn.train import train_model
+from pipeline.store.reader import read_arrays, store_files
+
+
+def test_positions_are_recovered_from_the_encodings(tiny_store):
+    encoding, positions = read_arrays(store_files(tiny_store, "train"), ("encoding", "positions"))
+    np.testing.assert_allclose(positions_from_encoding(encoding, 8), positions, atol=1e-3)
+
+
+def test_physics_inversion_recovers_masses(tiny_store):
+    psi, encoding, mass = read_arrays(store_files(tiny_store, None))
+    estimate = physics_inversion(psi, encoding, load_params(tiny_store.parent / "params.yaml").physics)
+    assert estimate.shape == mass.shape
+    assert r2_score(mass, estimate) > 0.9
+
+
+def test_metrics_on_known_values():
+    truth = np.array([0.2, 0.4, 0.6, 0.8])
+    scores = regression_metrics(truth, truth + np.array([0.1, -0.1, 0.1, -0.1]))
+    assert scores["r2"] == pytest.approx(1 - 0.04 / 0.2)
+    assert scores["mae"] == pytest.approx(0.1)
+    assert scores["median_relative_error"] == pytest.approx(np.median(0.1 / truth))
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(0.1, 1, 20000)
+    mean = truth + rng.normal(0, 0.05, truth.size)
+    good = uncertainty_metrics(truth, mean, np.full(truth.size, 0.05))
+    assert good["coverage_90"] == pytest.approx(0.9, abs=0.01)
+    assert uncertainty_metrics(truth, mean, np.full(truth.size, 0.02))["coverage_90"] < 0.6
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_store, tmp_path_factory):
+    """Two quickly trained models (one Gaussian, one conformal) beside the tiny store."""
+    models = tmp_path_factory.mktemp("models")
+    params = load_params(tiny_store.parent / "params.yaml",
+                         ("train.rnn.epochs=1", "train.rnn.steps_per_epoch=3",
+                          "train.dnn.epochs=1", "train.dnn.steps_per_epoch=3",
+                          "train.dnn.loss=huber", "train.dnn.preset=seed"))
+    for name in ("rnn", "dnn"):
+        train_model(name, params, tiny_store, models / name, log=lambda line: None)
+    return models
+
+
+def test_evaluate_plot_table_and_predict_through_the_cli(tiny_store, trained, tmp_path):
+    runner = CliRunner()
+    metrics, predictions = tmp_path / "metrics.json", tmp_path / "predictions.csv"
+    result = runner.invoke(main, ["evaluate", "--data", str(tiny_store), "--models", str(trained),
+                                  "--train-data", str(tiny_store), "--metrics", str(metrics),
+                                  "--predictions", str(predictions)])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(metrics.read_text())
+    assert set(scores["models"]) == {"rnn", "dnn"} and scores["samples"] == 8
+    assert len(scores["models"]["rnn"]["r2_per_step"]) == 10
+    assert scores["models"]["dnn"]["uncertainty"] == "split conformal on validation"
+    assert predictions.read_text().count("\n") == 9
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{BEGIN}\nold\n{END}\nrest\n")
+    result = runner.invoke(main, ["table", "--metrics", str(metrics), "--readme", str(readme),
+                                  "--repeats", str(tmp_path / "none")])
+    assert result.exit_code == 0
+    text = readme.read_text()
+    assert "| RNN (ours) | -0.038 |" in text and "old" not in text and text.endswith("rest\n")
+    result = runner.invoke(main, ["plot", "--metrics", str(metrics), "--predictions",
+                                  str(predictions), "--models", str(trained), "--data",
+                                  str(tiny_store), "--out", str(tmp_path / "plots"),
+                                  "--params", str(tiny_store.parent / "params.yaml")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "plots" / "calibration.png").stat().st_size > 10_000
+    result = runner.invoke(main, ["predict", "rnn", "--data", str(tiny_store), "--models",
+                                  str(trained)])
+    assert result.exit_code == 0
+    assert len(result.output.strip().splitlines()) == 41 and " ± " in result.output
+
+
+def test_evaluate_a_directory_without_manifest(tiny_store, trained, tmp_path):
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    shutil.copy(tiny_store / "shard-00002.h5", loose)
+    result = CliRunner().invoke(main, ["evaluate", "--data", str(loose), "--models", str(trained),
+                                       "--train-data", str(tiny_store), "--metrics",
+                                       str(tmp_path / "m.json"), "--predictions",
+                                       str(tmp_path / "p.csv")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "m.json").read_text())["scope"] == "all shards"
+    result = CliRunner().invoke(main, ["predict", "crnn", "--data", str(loose), "--models",
+                                       str(trained)])
+    assert result.exit_code == 1 and "massfield train crnn" in result.output
