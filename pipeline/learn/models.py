@@ -149,9 +149,9 @@ def _feed_forward_head(features, cfg, k):
 def _cnn_ours(inputs, cfg, k, physics):
     psi, trace, features = _path_features(inputs, physics)
     hidden = layers.Concatenate()([FieldGradient()(psi), Channel(1, keep_dims=True)(inputs)])
-    for dilation in (1, 2, 4):  # wide enough to see the spacing of successive positions
+    for _ in range(3):  # 7 × 7 cells: wide enough to see the spacing of early positions
         hidden = layers.Conv2D(max(cfg.conv_channels, 4), 3, padding="same",
-                               dilation_rate=dilation, activation="relu")(hidden)
+                               activation="relu")(hidden)
     grid = physics.grid
     features += [layers.GlobalMaxPooling2D()(hidden),
                  layers.Flatten()(SampleAtEncoding()([hidden, layers.Reshape((1, grid, grid))(trace)]))]
