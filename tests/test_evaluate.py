@@ -70,12 +70,15 @@ def test_evaluate_plot_table_and_predict_through_the_cli(tiny_store, trained, tm
     assert scores["models"]["dnn"]["uncertainty"] == "split conformal on validation"
     assert predictions.read_text().count("\n") == 9
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{BEGIN}\nold\n{END}\nrest\n")
+    readme.write_text(f"intro\n{BEGIN}\nSTALE TABLE\n{END}\nrest\n")
+    absent = str(tmp_path / "absent")
     result = runner.invoke(main, ["table", "--metrics", str(metrics), "--readme", str(readme),
-                                  "--repeats", str(tmp_path / "none")])
+                                  "--repeats", absent, "--holdout", absent,
+                                  "--every-step", absent])
     assert result.exit_code == 0
     text = readme.read_text()
-    assert "| RNN (ours) | -0.038 |" in text and "old" not in text and text.endswith("rest\n")
+    assert "| RNN (ours) | -0.038 |" in text and "STALE TABLE" not in text
+    assert text.startswith("intro\n") and text.endswith("rest\n") and "holdout" not in text
     result = runner.invoke(main, ["plot", "--metrics", str(metrics), "--predictions",
                                   str(predictions), "--models", str(trained), "--data",
                                   str(tiny_store), "--out", str(tmp_path / "plots"),
@@ -101,3 +104,12 @@ def test_evaluate_a_directory_without_manifest(tiny_store, trained, tmp_path):
     result = CliRunner().invoke(main, ["predict", "crnn", "--data", str(loose), "--models",
                                        str(trained)])
     assert result.exit_code == 1 and "massfield train crnn" in result.output
+
+
+def test_step_losses_are_recovered_from_keras_running_means():
+    from pipeline.figures.results import per_step_losses
+
+    losses = np.array([4.0, 2.0, 3.0, 1.0, 5.0, 3.0])  # two epochs of three steps
+    running = np.concatenate([np.cumsum(losses[:3]) / [1, 2, 3], np.cumsum(losses[3:]) / [1, 2, 3]])
+    history = {"step_loss": running.tolist(), "epochs": [{}, {}]}
+    np.testing.assert_allclose(per_step_losses(history), losses)

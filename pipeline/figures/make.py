@@ -27,7 +27,8 @@ def _write_csv(path: Path, header: list[str], rows) -> None:
 def dvc_curves(out: Path, metrics: dict, predictions: dict, histories: dict) -> None:
     curves = out / "curves"
     for name, history in histories.items():
-        _write_csv(curves / f"loss_{name}.csv", ["step", "loss"], enumerate(history["step_loss"]))
+        _write_csv(curves / f"loss_{name}.csv", ["step", "loss"],
+                   enumerate(results.per_step_losses(history)))
     names = [n for n in ("dnn", "cnn", "rnn", "crnn", "physics") if n in predictions]
     _write_csv(curves / "predictions.csv", ["mass", *names],
                zip(predictions["mass"], *(predictions[n] for n in names)))
