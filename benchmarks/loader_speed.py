@@ -1,9 +1,10 @@
 """The tf.data loader against the CRNN training step it must feed, in one run.
 
-    python -m benchmarks.loader_speed [--data data/shards] [--steps 150]
+    python -m benchmarks.loader_speed [--data data/shards] [--steps 60] [--rounds 5]
 
 Prints samples/s of (a) the loader alone (shards → batches of the recurrent view),
-(b) CRNN training from in-memory arrays and (c) CRNN training from the shards, with
+(b) CRNN training from in-memory batches made in advance and (c) CRNN training from the shards (medians
+of rounds in which (b) and (c) take turns), with
 the ratios that matter: loader / training step (want ≥ 3) and shards / memory
 (want ≥ 0.9).
 """
@@ -11,6 +12,7 @@ the ratios that matter: loader / training step (want ≥ 3) and shards / memory
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from pathlib import Path
 
@@ -33,34 +35,46 @@ def loader_rate(data: Path, batch: int, steps: int) -> float:
     return steps * batch / (time.perf_counter() - start)
 
 
-def training_rate(dataset: tf.data.Dataset, params, batch: int, steps: int) -> float:
+def training_rates(sources: dict[str, tf.data.Dataset], params, batch: int, steps: int,
+                   rounds: int) -> dict[str, float]:
+    """Median samples/s of CRNN training per source, the sources taking turns each round
+    (so that a slow spell of this shared machine hits both alike)."""
     cfg = params.train.crnn
-    model = build_model("crnn", cfg, params.physics)
-    model.compile("adam", MassLoss(cfg.loss))
-    model.fit(dataset, steps_per_epoch=5, epochs=1, verbose=0)  # trace and warm up
-    start = time.perf_counter()
-    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
-    return steps * batch / (time.perf_counter() - start)
+    models = {}
+    for name, dataset in sources.items():
+        models[name] = build_model("crnn", cfg, params.physics)
+        models[name].compile("adam", MassLoss(cfg.loss))
+        models[name].fit(dataset, steps_per_epoch=5, epochs=1, verbose=0)  # trace, warm up
+    rates = {name: [] for name in sources}
+    for _ in range(rounds):
+        for name, dataset in sources.items():
+            start = time.perf_counter()
+            models[name].fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
+            rates[name].append(steps * batch / (time.perf_counter() - start))
+    return {name: statistics.median(values) for name, values in rates.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("data/shards"))
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--steps", type=int, default=150)
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     params = load_params(args.params)
     batch = params.train.crnn.batch_size
     normaliser = Normaliser.from_store(args.data)
     psi, encoding, mass = read_arrays(store_files(args.data, "train")[:4])
-    in_memory = (tf.data.Dataset.from_tensor_slices(
-        (make_view(psi, encoding, normaliser, RECURRENT), tf.cast(mass, tf.float32)))
-        .shuffle(2048, seed=0).repeat().batch(batch, drop_remainder=True)
-        .prefetch(tf.data.AUTOTUNE))
+    n = mass.shape[0] // batch * batch  # the strictest baseline: batches made in advance
+    views = make_view(psi[:n], encoding[:n], normaliser, RECURRENT)
+    in_memory = tf.data.Dataset.from_tensor_slices(
+        (tf.reshape(views, (-1, batch, *views.shape[1:])),
+         tf.reshape(tf.cast(mass[:n], tf.float32), (-1, batch)))).repeat()
     from_shards = split_dataset(args.data, "train", RECURRENT, batch, shuffle_seed=0, repeat=True)
     loader = loader_rate(args.data, batch, args.steps * 2)
-    memory = training_rate(in_memory, params, batch, args.steps)
-    shards = training_rate(from_shards, params, batch, args.steps)
+    rates = training_rates({"memory": in_memory, "shards": from_shards}, params, batch,
+                           args.steps, args.rounds)
+    memory, shards = rates["memory"], rates["shards"]
     print(f"loader alone               : {loader:8.0f} samples/s")
     print(f"CRNN training, in memory   : {memory:8.0f} samples/s")
     print(f"CRNN training, from shards : {shards:8.0f} samples/s")

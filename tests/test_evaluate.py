@@ -36,6 +36,8 @@ def test_metrics_on_known_values():
     assert scores["r2"] == pytest.approx(1 - 0.04 / 0.2)
     assert scores["mae"] == pytest.approx(0.1)
     assert scores["median_relative_error"] == pytest.approx(np.median(0.1 / truth))
+    constant = regression_metrics(truth, np.full(truth.size, truth.mean()))
+    assert np.isnan(constant["pearson"]) and constant["r2"] == pytest.approx(0.0)
     rng = np.random.default_rng(0)
     truth = rng.uniform(0.1, 1, 20000)
     mean = truth + rng.normal(0, 0.05, truth.size)
@@ -104,12 +106,3 @@ def test_evaluate_a_directory_without_manifest(tiny_store, trained, tmp_path):
     result = CliRunner().invoke(main, ["predict", "crnn", "--data", str(loose), "--models",
                                        str(trained)])
     assert result.exit_code == 1 and "massfield train crnn" in result.output
-
-
-def test_step_losses_are_recovered_from_keras_running_means():
-    from pipeline.figures.results import per_step_losses
-
-    losses = np.array([4.0, 2.0, 3.0, 1.0, 5.0, 3.0])  # two epochs of three steps
-    running = np.concatenate([np.cumsum(losses[:3]) / [1, 2, 3], np.cumsum(losses[3:]) / [1, 2, 3]])
-    history = {"step_loss": running.tolist(), "epochs": [{}, {}]}
-    np.testing.assert_allclose(per_step_losses(history), losses)

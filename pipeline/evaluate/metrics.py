@@ -18,7 +18,7 @@ def r2_score(truth: np.ndarray, prediction: np.ndarray) -> float:
 
 def regression_metrics(truth: np.ndarray, prediction: np.ndarray) -> dict[str, float]:
     relative = np.abs(prediction - truth) / np.abs(truth)
-    constant = np.std(prediction) == 0
+    constant = np.ptp(prediction) <= 1e-12 * max(np.max(np.abs(prediction)), 1.0)
     return {
         "r2": r2_score(truth, prediction),
         "pearson": math.nan if constant else float(np.corrcoef(truth, prediction)[0, 1]),

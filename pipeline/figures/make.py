@@ -28,7 +28,7 @@ def dvc_curves(out: Path, metrics: dict, predictions: dict, histories: dict) -> 
     curves = out / "curves"
     for name, history in histories.items():
         _write_csv(curves / f"loss_{name}.csv", ["step", "loss"],
-                   enumerate(results.per_step_losses(history)))
+                   enumerate(history["step_loss"]))
     names = [n for n in ("dnn", "cnn", "rnn", "crnn", "physics") if n in predictions]
     _write_csv(curves / "predictions.csv", ["mass", *names],
                zip(predictions["mass"], *(predictions[n] for n in names)))

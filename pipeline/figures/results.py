@@ -40,25 +40,12 @@ def predicted_vs_actual(predictions: dict, metrics: dict, path: Path) -> Path:
     return _save(fig, path)
 
 
-def per_step_losses(history: dict) -> np.ndarray:
-    """Each step's own loss. Keras logs, after step i of an epoch, the mean of steps 0…i;
-    the history keeps those running means, so undo them epoch by epoch."""
-    running = np.asarray(history["step_loss"], dtype=np.float64)
-    steps = max(len(running) // max(len(history["epochs"]), 1), 1)
-    losses = np.empty_like(running)
-    for start in range(0, len(running), steps):
-        block = running[start:start + steps]
-        totals = block * np.arange(1, len(block) + 1)
-        losses[start:start + len(block)] = np.diff(totals, prepend=0.0)
-    return losses
-
-
 def training_loss(histories: dict[str, dict], path: Path, window: int = 100) -> Path:
     """Figures 9 and 11 (top left): loss per step with a rolling mean."""
     fig, axes = plt.subplots(1, len(histories), figsize=(4.2 * len(histories), 3.8),
                              squeeze=False)
     for ax, (name, history) in zip(axes[0], histories.items()):
-        losses = per_step_losses(history)
+        losses = np.asarray(history["step_loss"])
         ax.plot(losses, lw=0.4, alpha=0.5, label="per step")
         if losses.size >= window:
             rolling = np.convolve(losses, np.ones(window) / window, mode="valid")

@@ -5,21 +5,25 @@ Feed-forward models (DNN, CNN) get (32, 32, 2) = [ψ, Σₜ encodingₜ]; recurr
 ψ is standardised with the train split's statistics (stats.json).
 
 h5py serialises threads and its handles do not survive a fork, so every reader opens
-its own file inside the generator; shards are read in blocks and interleaved.
+its own file inside the generator. A shard is read whole (memory: one shard, its
+encodings still compressed) and cut into batches; samples within and across shards
+are independent draws, so a seeded shard order plus a seeded order within each
+shard is a full shuffle.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import os
+import zlib
 from pathlib import Path
 
-import h5py
 import numpy as np
 import tensorflow as tf
 
-from ..errors import DataError
 from ..store.manifest import read_stats
-from ..store.reader import read_blocks, store_files
+from ..store.reader import encoding_layout, read_packed, store_files
 
 FEED_FORWARD, RECURRENT = "feed_forward", "recurrent"
 
@@ -48,17 +52,45 @@ def make_view(potential, encoding, normaliser: Normaliser, view: str):
     return tf.stack([psi_steps, encoding], axis=-1)
 
 
-def _block_dataset(files: list[str], grid: int, steps: int, parallel: int) -> tf.data.Dataset:
-    """Blocks from ``parallel`` shards at a time, interleaved (1: strictly in file order)."""
-    signature = (tf.TensorSpec((None, grid, grid), tf.float32),
-                 tf.TensorSpec((None, steps, grid, grid), tf.float32),
-                 tf.TensorSpec((None,), tf.float64))
-    paths = tf.data.Dataset.from_tensor_slices(files)
-    return paths.interleave(
-        lambda path: tf.data.Dataset.from_generator(read_blocks, args=(path,),
-                                                    output_signature=signature),
-        cycle_length=min(parallel, len(files)), block_length=1,
-        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+def _shard_order(files: list[str], shuffle_seed: int | None, repeat: bool):
+    """(shard, sample order) per shard visited: each pass in a new seeded order."""
+    for epoch in itertools.count() if repeat else range(1):
+        if shuffle_seed is None:
+            yield from ((path, None) for path in files)
+            continue
+        rng = np.random.default_rng([shuffle_seed, epoch])
+        for index in rng.permutation(len(files)):
+            yield files[index], rng
+
+
+def _read_shard(path: str, packed: bool):
+    """ψ, encodings as zlib streams (``packed``) or raw bytes, and mass of one shard."""
+    potential, chunks, is_packed, mass = read_packed(path)
+    if is_packed != packed:  # a store whose shards differ in layout: convert to the first's
+        chunks = [zlib.compress(c, 1) if packed else zlib.decompress(c) for c in chunks]
+    return potential.astype(np.float32), chunks, mass.astype(np.float32)
+
+
+def _batches(files: list[str], batch_size: int, packed: bool, shuffle_seed: int | None,
+             repeat: bool):
+    """(ψ, encoding bytes, mass) batches of exactly ``batch_size`` (the last of a single
+    pass may be short). A shard is read whole, then cut into batches; samples left over
+    at a shard's end open the next shard's first batch."""
+    carry = None
+    for path, rng in _shard_order(files, shuffle_seed, repeat):
+        potential, chunks, mass = _read_shard(path, packed)
+        if carry is not None:
+            potential, chunks, mass = (np.concatenate([carry[0], potential]), carry[1] + chunks,
+                                       np.concatenate([carry[2], mass]))
+        order = rng.permutation(mass.shape[0]) if rng is not None else np.arange(mass.shape[0])
+        full = mass.shape[0] - mass.shape[0] % batch_size
+        for start in range(0, full, batch_size):
+            rows = order[start:start + batch_size]
+            yield potential[rows], [chunks[i] for i in rows], mass[rows]
+        rows = order[full:]
+        carry = (potential[rows], [chunks[i] for i in rows], mass[rows]) if rows.size else None
+    if carry is not None:
+        yield carry
 
 
 def split_dataset(directory: Path, split: str, view: str, batch_size: int, *,
@@ -70,34 +102,35 @@ def split_dataset(directory: Path, split: str, view: str, batch_size: int, *,
                          shuffle_seed=shuffle_seed, repeat=repeat)
 
 
-def _shapes(path: str) -> tuple[int, int]:
-    try:
-        with h5py.File(path, "r") as h5:
-            return h5["encoding"].shape[-1], h5["encoding"].shape[1]
-    except (OSError, KeyError):
-        raise DataError(f"{path}: not a readable shard with an encoding dataset; "
-                        f"check it with `massfield inspect --verify`") from None
-
-
 def files_dataset(files: list[str], view: str, batch_size: int, normaliser: Normaliser, *,
-                  shuffle_seed: int | None = None, repeat: bool = False,
-                  shuffle_buffer: int = 2048) -> tf.data.Dataset:
+                  shuffle_seed: int | None = None, repeat: bool = False) -> tf.data.Dataset:
     """Batches of (input view, mass) over shard files.
 
-    With ``shuffle_seed``, the shard order and samples are shuffled (seeded, reshuffled
-    every epoch); without it, samples come in file order, for evaluation.
+    With ``shuffle_seed``, every pass visits the shards in a new seeded order, each
+    shard's samples in a new seeded order; without it, samples come in file order.
     """
-    grid, steps = _shapes(files[0])
-    if shuffle_seed is not None:
-        order = np.random.default_rng(shuffle_seed).permutation(len(files))
-        files = [files[i] for i in order]
-    data = _block_dataset(files, grid, steps, 4 if shuffle_seed is not None else 1).unbatch()
-    if shuffle_seed is not None:
-        data = data.shuffle(shuffle_buffer, seed=shuffle_seed, reshuffle_each_iteration=True)
-    if repeat:
-        data = data.repeat()
-    data = data.batch(batch_size, drop_remainder=repeat)
-    data = data.map(lambda psi, enc, mass: (make_view(psi, enc, normaliser, view),
-                                            tf.cast(mass, tf.float32)),
-                    num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return data.prefetch(tf.data.AUTOTUNE)
+    grid, steps, packed = encoding_layout(files[0])
+    batch = batch_size if repeat else None
+    # One Python generator cuts whole batches (per-sample tf.data ops cost more CPU than
+    # a 2-core machine can spare beside the step) and hands over the stored zlib streams;
+    # TensorFlow inflates them in its own threads, outside Python's GIL.
+    data = tf.data.Dataset.from_generator(
+        lambda: _batches(files, batch_size, packed, shuffle_seed, repeat),
+        output_signature=(tf.TensorSpec((batch, grid, grid), tf.float32),
+                          tf.TensorSpec((batch,), tf.string),
+                          tf.TensorSpec((batch,), tf.float32)))
+
+    def decode(psi, payload, mass):
+        if packed:
+            payload = tf.io.decode_compressed(payload, compression_type="ZLIB")
+        encoding = tf.reshape(tf.io.decode_raw(payload, tf.float32, little_endian=True),
+                              (-1, steps, grid, grid))
+        return make_view(psi, encoding, normaliser, view), mass
+
+    data = data.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    # A private pool, one thread per op: TensorFlow's default lets the loader spread
+    # over every core, and a 2-core training step then waits on its busiest thread.
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = max(2, (os.cpu_count() or 2) // 2)
+    options.threading.max_intra_op_parallelism = 1
+    return data.prefetch(tf.data.AUTOTUNE).with_options(options)

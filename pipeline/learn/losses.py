@@ -58,3 +58,22 @@ class MassLoss(keras.losses.Loss):
     def get_config(self):
         return {**super().get_config(), "kind": self.kind, "huber_delta": self.huber_delta,
                 "every_step": self.every_step}
+
+
+class BatchLoss(keras.metrics.Metric):
+    """The loss of the latest batch alone. Keras logs "loss" as the mean of the epoch so
+    far; the report's figures 9 and 11 plot each step's own loss."""
+
+    def __init__(self, loss: keras.losses.Loss, name: str = "batch_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.loss = loss
+        self.value = self.add_variable(shape=(), initializer="zeros", name="value")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.value.assign(ops.cast(self.loss(y_true, y_pred), self.value.dtype))
+
+    def result(self):
+        return self.value
+
+    def reset_state(self):
+        self.value.assign(0.0)

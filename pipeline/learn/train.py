@@ -27,9 +27,12 @@ from ..store.shard import generation_params
 from ..store.verify import verify_shard
 from .calibration import calibrate
 from .data import Normaliser, split_dataset
-from .losses import MassLoss
+from .losses import BatchLoss, MassLoss
 from .models import VIEWS, build_model, check_model_name
 from .predict import predict_outputs
+
+
+BATCH_LOSS = "batch_loss"
 
 
 def check_store(directory: Path, params: Params, splits=("train", "validation")) -> dict:
@@ -49,14 +52,14 @@ def check_store(directory: Path, params: Params, splits=("train", "validation"))
 
 
 class StepLog(keras.callbacks.Callback):
-    """Training loss after every optimiser step (the report's figures 9 and 11)."""
+    """Each optimiser step's own training loss (the report's figures 9 and 11)."""
 
     def __init__(self):
         super().__init__()
         self.losses: list[float] = []
 
     def on_train_batch_end(self, batch, logs=None):
-        self.losses.append(float(logs["loss"]))
+        self.losses.append(float(logs[BATCH_LOSS]))
 
 
 def _optimizer(cfg, total_steps: int) -> keras.optimizers.Optimizer:
@@ -88,8 +91,9 @@ def train_model(name: str, params: Params, data_dir: Path, out_dir: Path,
                           repeat=True, normaliser=normaliser)
     validation = split_dataset(data_dir, "validation", view, 256, normaliser=normaliser)
     model = build_model(name, cfg, physics)
-    model.compile(optimizer=_optimizer(cfg, steps * cfg.epochs),
-                  loss=MassLoss(cfg.loss, cfg.huber_delta, cfg.loss_every_step))
+    loss = MassLoss(cfg.loss, cfg.huber_delta, cfg.loss_every_step)
+    model.compile(optimizer=_optimizer(cfg, steps * cfg.epochs), loss=loss,
+                  metrics=[BatchLoss(loss, name=BATCH_LOSS)])
     step_log = StepLog()
     callbacks = [step_log]
     if cfg.patience:
@@ -110,8 +114,8 @@ def train_model(name: str, params: Params, data_dir: Path, out_dir: Path,
         "normaliser": dataclasses.asdict(normaliser),
         "parameters": int(model.count_params()), "train_seconds": seconds,
         "step_loss": step_log.losses,
-        "epochs": [{key: float(values[i]) for key, values in fit.history.items()}
-                   for i in range(len(fit.history["loss"]))],
+        "epochs": [{key: float(values[i]) for key, values in fit.history.items()
+                    if BATCH_LOSS not in key} for i in range(len(fit.history["loss"]))],
         "calibration": calibrate(validation_predictions),
     }
     save_model(model, Path(out_dir) / f"{name}.keras")

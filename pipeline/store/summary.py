@@ -10,22 +10,13 @@ import numpy as np
 
 from ..errors import DataError
 from .manifest import MANIFEST, read_manifest
+from .reader import store_files
 from .verify import verify_shard
-
-
-def shard_files(directory: Path) -> list[Path]:
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise DataError(f"{directory}: no such directory; pass a directory of shards")
-    files = sorted(directory.glob("shard-*.h5"))
-    if not files:
-        raise DataError(f"{directory}: holds no shard-*.h5 files")
-    return files
 
 
 def summarize_store(directory: Path) -> dict:
     directory = Path(directory)
-    files = shard_files(directory)
+    files = store_files(directory, None)
     if (directory / MANIFEST).exists():
         manifest = read_manifest(directory)
         shards = manifest["shards"]
@@ -68,7 +59,7 @@ def _schema_version(path: Path):
 def verify_store(directory: Path) -> dict[str, list[str]]:
     """Problems per file name (only files with problems); manifest checksums when present."""
     directory = Path(directory)
-    files = shard_files(directory)
+    files = store_files(directory, None)
     entries: dict[str, dict] = {}
     problems: dict[str, list[str]] = {}
     if (directory / MANIFEST).exists():
@@ -89,7 +80,7 @@ def verify_store(directory: Path) -> dict[str, list[str]]:
 
 def read_sample(directory: Path, index: int) -> dict:
     """Sample ``index`` counted across shards in file order, as a dict of arrays."""
-    for path in shard_files(directory):
+    for path in store_files(directory, None):
         with h5py.File(path, "r") as h5:
             n = h5["mass"].shape[0]
             if index < n:
