@@ -1,6 +1,6 @@
 """End-to-end ``generate`` throughput: 1 and 2 Dask workers, and HDF5's cost, in one run.
 
-    python -m benchmarks.generate_speed [--samples 16000] [--shard-size 1000]
+    python -m benchmarks.generate_speed [--samples 16000] [--shard-size 2000]
 
 Prints samples/s (a) in memory, one process, no files; (b) writing shards, one
 process; (c) a local Dask cluster with 1 worker and (d) with 2 workers, all on the
@@ -17,11 +17,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from distributed import LocalCluster
 
-from pipeline.config import GenerateConfig, Params
+from pipeline.config import GenerateConfig, Params, load_params
 from pipeline.physics.sample import make_samples, sample_streams
-from pipeline.store.generate import generate_store
+from pipeline.store.generate import generate_store, local_cluster
 from pipeline.store.shard import BLOCK, shard_seed
 
 
@@ -43,7 +42,8 @@ def timed_store(params: Params, root: Path, name: str, scheduler: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=16000)
-    parser.add_argument("--shard-size", type=int, default=1000)
+    parser.add_argument("--shard-size", type=int,
+                        default=load_params(Path("params.yaml")).generate.shard_size)
     args = parser.parse_args()
     params = Params(generate=dataclasses.replace(GenerateConfig(), n_samples=args.samples,
                                                  shard_size=args.shard_size))
@@ -59,8 +59,7 @@ def main() -> None:
         size = sum(p.stat().st_size for p in (root / "sync0").glob("shard-*.h5"))
         rates = {}
         for workers in (1, 2):
-            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                              dashboard_address=None) as cluster:
+            with local_cluster(workers) as cluster:
                 warm = params.generate.__class__(n_samples=workers, shard_size=1)
                 generate_store(dataclasses.replace(params, generate=warm), root / f"warm{workers}",
                                scheduler=cluster.scheduler_address)  # workers compile/load JIT

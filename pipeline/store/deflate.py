@@ -116,10 +116,15 @@ def _sparse_zlib_into(out, data):
     _put(out, state, 1, 2)  # BTYPE = fixed Huffman
     a, b = 1, 0  # Adler-32 over non-zero bytes only; zeros' share is added in closed form
     words = data[: n - n % 8].view(np.uint64)
-    run = 0
-    for w in range(words.shape[0] + 1):
-        if w < words.shape[0] and words[w] == 0:
+    run, w, n_words = 0, 0, words.shape[0]
+    while w <= n_words:
+        if w + 4 <= n_words and (words[w] | words[w + 1] | words[w + 2] | words[w + 3]) == 0:
+            run += 32  # four zero words at once: most of a four-warm encoding
+            w += 4
+            continue
+        if w < n_words and words[w] == 0:
             run += 8
+            w += 1
             continue
         for i in range(8 * w, min(8 * w + 8, n)):  # a non-zero word, or the tail
             byte = data[i]
@@ -132,6 +137,7 @@ def _sparse_zlib_into(out, data):
             _literal_or_length(out, state, byte)
             a = (a + byte) % _ADLER_MOD
             b = (b + np.int64(byte) * (n - i)) % _ADLER_MOD
+        w += 1
     if run:
         _zero_run(out, state, run)
     _literal_or_length(out, state, 256)  # end of block

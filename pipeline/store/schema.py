@@ -46,7 +46,7 @@ DATASETS = (
                 compressed=False),  # float64 positions: gzip saved 5 % at 4× the write cost
     DatasetSpec("positions", np.dtype("float64"), lambda p: (p.time_steps, 2), "pixels",
                 "the kept positions (x, y): trajectory[:, 0::stride][:time_steps]",
-                per_sample_chunks=False),
+                compressed=False),  # gzip of these floats cost more than the rest of the write
     DatasetSpec("encoding", np.dtype("float32"), lambda p: (p.time_steps, p.grid, p.grid),
                 "weight", "four-warm encoding of each kept position on the coarse grid",
                 shuffle=False, sparse=True),

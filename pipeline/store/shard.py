@@ -21,7 +21,8 @@ from .atomic import atomic_path, sha256
 from .deflate import sparse_zlib_rows
 from .schema import SCHEMA_VERSION, expected_datasets, shard_name
 
-BLOCK = 128  # samples made and written at a time
+BLOCK = 128  # samples made at a time
+GATHER_BYTES = 16_384  # datasets up to this size per sample are written once per shard
 
 
 def generation_params(params: Params) -> dict:
@@ -71,29 +72,45 @@ def write_shard(directory: Path, index: int, params: Params) -> dict:
             h5.attrs["n_samples"] = n
             datasets = _create_datasets(h5, params, n)
             totals = _Totals()
+            gathered = {name: np.empty(dataset.shape, dataset.dtype)  # one h5py call each
+                        for name, dataset in datasets.items()
+                        if not _is_sparse(dataset) and _sample_bytes(dataset) <= GATHER_BYTES}
             for start in range(0, n, BLOCK):
                 stop = min(start + BLOCK, n)
                 batch = make_samples(streams[start:stop], params.physics,
                                      params.generate.store_full_potential)
                 for name, dataset in datasets.items():
-                    _write_block(dataset, start, getattr(batch, name))
+                    values = getattr(batch, name)
+                    if name in gathered:
+                        gathered[name][start:stop] = values
+                    elif _is_sparse(dataset):
+                        _write_sparse(dataset, start, values)
+                    else:  # large: written as made
+                        dataset[start:stop] = values.astype(dataset.dtype, copy=False)
                 totals.add(batch.mass, batch.potential.astype(np.float32), batch.redraws)
+            for name, values in gathered.items():
+                datasets[name][...] = values
     return totals.entry(final, index)
 
 
-def _write_block(dataset: h5py.Dataset, start: int, values: np.ndarray) -> None:
-    """Write samples start… of one dataset; sparse gzip datasets chunk by chunk, pre-deflated."""
-    values = np.ascontiguousarray(values, dtype=dataset.dtype)  # numpy casts faster than HDF5
-    if dataset.compression == "gzip" and dataset.attrs.get("sparse_chunks", False):
-        streams, offsets = sparse_zlib_rows(values.reshape(values.shape[0], -1).view(np.uint8))
-        streams = streams.tobytes()
-        zeros = (0,) * (values.ndim - 1)
-        with h5py._objects.phil:  # h5py's own lock: its low-level call takes none itself
-            for k in range(values.shape[0]):
-                dataset.id.write_direct_chunk((start + k, *zeros),
-                                              streams[offsets[k]:offsets[k + 1]])
-    else:
-        dataset[start:start + values.shape[0]] = values
+def _sample_bytes(dataset: h5py.Dataset) -> int:
+    return int(np.prod(dataset.shape[1:])) * dataset.dtype.itemsize
+
+
+def _is_sparse(dataset: h5py.Dataset) -> bool:
+    return dataset.compression == "gzip" and dataset.attrs.get("sparse_chunks", False)
+
+
+def _write_sparse(dataset: h5py.Dataset, start: int, values: np.ndarray) -> None:
+    """Write samples start… of a sparse gzip dataset chunk by chunk, pre-deflated."""
+    values = np.ascontiguousarray(values, dtype=dataset.dtype)
+    streams, offsets = sparse_zlib_rows(values.reshape(values.shape[0], -1).view(np.uint8))
+    streams = streams.tobytes()
+    zeros = (0,) * (values.ndim - 1)
+    with h5py._objects.phil:  # h5py's own lock: its low-level call takes none itself
+        for k in range(values.shape[0]):
+            dataset.id.write_direct_chunk((start + k, *zeros),
+                                          streams[offsets[k]:offsets[k + 1]])
 
 
 class _Totals:
