@@ -5,10 +5,10 @@ Feed-forward models (DNN, CNN) get (32, 32, 2) = [ψ, Σₜ encodingₜ]; recurr
 ψ is standardised with the train split's statistics (stats.json).
 
 h5py serialises threads and its handles do not survive a fork, so every reader opens
-its own file inside the generator. A shard is read whole (memory: one shard, its
-encodings still compressed) and cut into batches; samples within and across shards
-are independent draws, so a seeded shard order plus a seeded order within each
-shard is a full shuffle.
+its own file inside the generator. A shard is read whole (memory: a few shards, their
+encodings still compressed); samples within and across shards are independent draws,
+so a seeded shard order, a seeded order within each shard and the interleave of four
+shards make a full shuffle.
 """
 
 from __future__ import annotations
@@ -52,45 +52,32 @@ def make_view(potential, encoding, normaliser: Normaliser, view: str):
     return tf.stack([psi_steps, encoding], axis=-1)
 
 
-def _shard_order(files: list[str], shuffle_seed: int | None, repeat: bool):
-    """(shard, sample order) per shard visited: each pass in a new seeded order."""
+MIX_BLOCK = 16  # samples taken from one shard before the interleave moves to the next
+MIXED_SHARDS = 4  # shards read in parallel and interleaved during training
+
+
+def _shard_schedule(files: list[str], shuffle_seed: int | None, repeat: bool):
+    """(shard, seed) per shard visited: each pass in a new seeded shard order, each visit
+    with a new seed for the order of its samples (−1: file order)."""
     for epoch in itertools.count() if repeat else range(1):
         if shuffle_seed is None:
-            yield from ((path, None) for path in files)
+            yield from ((path, -1) for path in files)
             continue
         rng = np.random.default_rng([shuffle_seed, epoch])
         for index in rng.permutation(len(files)):
-            yield files[index], rng
+            yield files[index], int(rng.integers(2**31))
 
 
-def _read_shard(path: str, packed: bool):
-    """ψ, encodings as zlib streams (``packed``) or raw bytes, and mass of one shard."""
-    potential, chunks, is_packed, mass = read_packed(path)
+def _shard_blocks(path, seed, packed):
+    """One shard, read whole (its encodings still compressed), in blocks of MIX_BLOCK."""
+    potential, chunks, is_packed, mass = read_packed(path.decode())
     if is_packed != packed:  # a store whose shards differ in layout: convert to the first's
         chunks = [zlib.compress(c, 1) if packed else zlib.decompress(c) for c in chunks]
-    return potential.astype(np.float32), chunks, mass.astype(np.float32)
-
-
-def _batches(files: list[str], batch_size: int, packed: bool, shuffle_seed: int | None,
-             repeat: bool):
-    """(ψ, encoding bytes, mass) batches of exactly ``batch_size`` (the last of a single
-    pass may be short). A shard is read whole, then cut into batches; samples left over
-    at a shard's end open the next shard's first batch."""
-    carry = None
-    for path, rng in _shard_order(files, shuffle_seed, repeat):
-        potential, chunks, mass = _read_shard(path, packed)
-        if carry is not None:
-            potential, chunks, mass = (np.concatenate([carry[0], potential]), carry[1] + chunks,
-                                       np.concatenate([carry[2], mass]))
-        order = rng.permutation(mass.shape[0]) if rng is not None else np.arange(mass.shape[0])
-        full = mass.shape[0] - mass.shape[0] % batch_size
-        for start in range(0, full, batch_size):
-            rows = order[start:start + batch_size]
-            yield potential[rows], [chunks[i] for i in rows], mass[rows]
-        rows = order[full:]
-        carry = (potential[rows], [chunks[i] for i in rows], mass[rows]) if rows.size else None
-    if carry is not None:
-        yield carry
+    potential, mass = potential.astype(np.float32), mass.astype(np.float32)
+    order = np.random.default_rng(seed).permutation(mass.size) if seed >= 0 else np.arange(mass.size)
+    for start in range(0, mass.size, MIX_BLOCK):
+        rows = order[start:start + MIX_BLOCK]
+        yield potential[rows], [chunks[i] for i in rows], mass[rows]
 
 
 def split_dataset(directory: Path, split: str, view: str, batch_size: int, *,
@@ -106,19 +93,25 @@ def files_dataset(files: list[str], view: str, batch_size: int, normaliser: Norm
                   shuffle_seed: int | None = None, repeat: bool = False) -> tf.data.Dataset:
     """Batches of (input view, mass) over shard files.
 
-    With ``shuffle_seed``, every pass visits the shards in a new seeded order, each
-    shard's samples in a new seeded order; without it, samples come in file order.
+    With ``shuffle_seed``, every pass visits the shards in a new seeded order, four at a
+    time, each shard's samples in a new seeded order; without it, in file order.
     """
     grid, steps, packed = encoding_layout(files[0])
-    batch = batch_size if repeat else None
-    # One Python generator cuts whole batches (per-sample tf.data ops cost more CPU than
-    # a 2-core machine can spare beside the step) and hands over the stored zlib streams;
-    # TensorFlow inflates them in its own threads, outside Python's GIL.
-    data = tf.data.Dataset.from_generator(
-        lambda: _batches(files, batch_size, packed, shuffle_seed, repeat),
-        output_signature=(tf.TensorSpec((batch, grid, grid), tf.float32),
-                          tf.TensorSpec((batch,), tf.string),
-                          tf.TensorSpec((batch,), tf.float32)))
+    signature = (tf.TensorSpec((None, grid, grid), tf.float32), tf.TensorSpec((None,), tf.string),
+                 tf.TensorSpec((None,), tf.float32))
+    schedule = tf.data.Dataset.from_generator(
+        lambda: _shard_schedule(files, shuffle_seed, repeat),
+        output_signature=(tf.TensorSpec((), tf.string), tf.TensorSpec((), tf.int64)))
+    cycle = min(MIXED_SHARDS, len(files)) if shuffle_seed is not None else 1
+    # Shards are read in parallel and interleaved a block at a time; rebatch cuts exact
+    # batches from the blocks (per-sample tf.data ops cost more CPU than a 2-core machine
+    # can spare beside the step). Encodings travel as the stored zlib streams and are
+    # inflated by TensorFlow in its own threads, outside Python's GIL.
+    data = schedule.interleave(
+        lambda path, seed: tf.data.Dataset.from_generator(
+            _shard_blocks, args=(path, seed, packed), output_signature=signature),
+        cycle_length=cycle, block_length=1, num_parallel_calls=cycle, deterministic=True)
+    data = data.rebatch(batch_size, drop_remainder=repeat)
 
     def decode(psi, payload, mass):
         if packed:

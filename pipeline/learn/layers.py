@@ -192,3 +192,58 @@ class FixedPosition(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "position": list(self.position)}
+
+
+@keras.saving.register_keras_serializable(package="massfield")
+class RadialSums(keras.layers.Layer):
+    """Summed encodings (B, G, G) and a field map (B, G, G, C) → per ring around the start,
+    (B, K, 3 + C): Σ w, Σ w·(r − r₀) and Σ w·field over the positions in that ring.
+
+    Unrolling the integrator, Σₜ (pₜ − p₀) = (1/m) Σᵤ wᵤ F(pᵤ), with weights wᵤ that fall
+    with the time u — and so, on the whole, with the distance from the start. Per-ring
+    sums of displacement and force let a linear layer approximate both sides of that
+    identity without knowing the order of the summed positions (the start's own bump,
+    known from params, is removed).
+    """
+
+    def __init__(self, start: tuple[float, float], edges=(0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0,
+                                                           21.0, 64.0), **kwargs):
+        super().__init__(**kwargs)
+        self.start, self.edges = tuple(start), tuple(edges)
+
+    def call(self, inputs):
+        trace, field = inputs
+        grid = ops.shape(trace)[-1]
+        cells = ops.cast(ops.arange(grid), trace.dtype)
+        dx = ops.broadcast_to(cells[None, :] - self.start[0], (grid, grid))
+        dy = ops.broadcast_to(cells[:, None] - self.start[1], (grid, grid))
+        rest = trace - ops.relu(1 - ops.abs(dx)) * ops.relu(1 - ops.abs(dy))
+        distance = ops.sqrt(dx ** 2 + dy ** 2)
+        rings = ops.stack([ops.cast((distance > low) & (distance <= high), trace.dtype)
+                           for low, high in zip(self.edges[:-1], self.edges[1:])])  # (K,G,G)
+        maps = ops.concatenate([ops.stack([ops.ones_like(dx), dx, dy], axis=-1)[None]
+                                * ops.ones_like(field[..., :1]), field], axis=-1)
+        return ops.einsum("bhw,khw,bhwc->bkc", rest, rings, maps)
+
+    def get_config(self):
+        return {**super().get_config(), "start": list(self.start), "edges": list(self.edges)}
+
+
+@keras.saving.register_keras_serializable(package="massfield")
+class VectorMix(keras.layers.Layer):
+    """(B, K, 2) vectors → (B, J, 2): J learned linear combinations of the K vectors, the
+    same for x and y (a rotation of the field rotates every feature alike)."""
+
+    def __init__(self, combinations: int, **kwargs):
+        super().__init__(**kwargs)
+        self.combinations = combinations
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-2], self.combinations),
+                                      initializer="glorot_uniform", name="kernel")
+
+    def call(self, vectors):
+        return ops.einsum("bkc,kj->bjc", vectors, self.kernel)
+
+    def get_config(self):
+        return {**super().get_config(), "combinations": self.combinations}

@@ -73,9 +73,10 @@ def read_packed(path) -> tuple[np.ndarray, list[bytes], bool, np.ndarray]:
         if packed:
             zeros = (0,) * (encoding.ndim - 1)
             chunks = []
-            for i in range(encoding.shape[0]):
-                mask, chunk = encoding.id.read_direct_chunk((i, *zeros))
-                chunks.append(chunk if mask == 0 else zlib.compress(chunk, 1))  # filter skipped
+            with h5py._objects.phil:  # h5py's lock: its low-level call takes none itself
+                for i in range(encoding.shape[0]):
+                    mask, chunk = encoding.id.read_direct_chunk((i, *zeros))
+                    chunks.append(chunk if mask == 0 else zlib.compress(chunk, 1))  # unfiltered
         else:
             chunks = [sample.astype("<f4").tobytes() for sample in encoding[:]]
         return h5["potential"][:], chunks, packed, h5["mass"][:]
