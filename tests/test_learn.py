@@ -129,26 +129,3 @@ def test_train_cli_errors_are_one_line(tiny_store, params_file, tmp_path):
                                   "train.dnn.steps_per_epoch=2"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "m" / "dnn.history.json").exists()
-
-
-def test_ring_sums_hold_each_position_and_its_field_once(params_file):
-    from pipeline.learn.layers import RadialSums, VectorMix
-    from pipeline.learn.models import start_cell
-    from pipeline.physics.encoding import encode_positions
-
-    physics = load_params(params_file).physics
-    k, start = physics.downsample, np.asarray(physics.start_position, float)
-    offsets = np.array([[0.0, 0.0], [6.5, 0.0], [-1.7, 2.9], [0.4, -0.3]])  # in cells
-    trace = encode_positions(start + k * offsets, k, physics.grid).sum(axis=0)
-    gradient = np.broadcast_to(np.float32([0.3, -0.2]), (1, physics.grid, physics.grid, 2))
-    rings = np.asarray(RadialSums(start_cell(physics))([trace[None], gradient]))[0]
-    np.testing.assert_allclose(rings[:, 0].sum(), 3.0, atol=1e-5)  # the start removed
-    np.testing.assert_allclose(rings[:, 1:3].sum(axis=0), offsets.sum(axis=0), atol=1e-4)
-    np.testing.assert_allclose(rings[:, 3:].sum(axis=0), [0.9, -0.6], atol=1e-5)
-    ring = list(RadialSums(start_cell(physics)).edges).index(5.0)  # 6.5 cells: all in (5, 8]
-    np.testing.assert_allclose(rings[ring, :3], [1.0, 6.5, 0.0], atol=1e-5)
-    vectors = np.random.default_rng(0).normal(size=(2, 8, 2)).astype(np.float32)
-    mix = VectorMix(3)
-    turned = np.asarray(mix(vectors[..., ::-1] * [-1, 1]))  # the same 90° turn, before…
-    np.testing.assert_allclose(turned, np.asarray(mix(vectors))[..., ::-1] * [-1, 1],
-                               atol=1e-5)  # …or after mixing

@@ -20,10 +20,8 @@ from ..config import MODEL_NAMES, ModelTrainConfig, PhysicsConfig
 from ..errors import ConfigError
 from .data import FEED_FORWARD, RECURRENT
 from .layers import (Channel, CubicFieldAt, Displacements, EncodingPosition, FieldGradient,
-                     FixedPosition, LogMagnitude, RadialSums, SampleAtEncoding, TraceMoments,
-                     VectorMix)
+                     FixedPosition, LogMagnitude, SampleAtEncoding, TraceMoments)
 
-RING_MIXES = 8  # learned combinations of the per-ring displacement and force sums
 SIGMA_START = -2.25  # softplus(−2.25) ≈ 0.1: a first σ of a tenth of a mass unit
 VIEWS = {"dnn": FEED_FORWARD, "cnn": FEED_FORWARD, "rnn": RECURRENT, "crnn": RECURRENT}
 
@@ -135,15 +133,10 @@ def _path_features(inputs, physics):
     at_start = at_start[:, 0]
     moments = TraceMoments(start)(trace)
     discs = layers.Reshape((-1, 3))(moments)
-    gradient = FieldGradient()(psi)
-    along_path = SampleAtEncoding()([gradient, layers.Reshape((1, grid, grid))(trace)])
-    rings = RadialSums(start)([trace, gradient[..., 1:]])  # (B, K, 5): Σw, Σw·Δr, Σw·∇ψ
-    ring_vectors = [LogMagnitude()(VectorMix(RING_MIXES)(rings[..., part]))
-                    for part in (slice(1, 3), slice(3, 5))]
+    along_path = SampleAtEncoding()([FieldGradient()(psi), layers.Reshape((1, grid, grid))(trace)])
     return psi, trace, [at_start, LogMagnitude()(at_start[:, 1:]), moments,
                         layers.Flatten()(LogMagnitude()(discs[..., 1:])),
-                        layers.Flatten()(along_path), layers.Flatten()(rings),
-                        *(layers.Flatten()(v) for v in ring_vectors)]
+                        layers.Flatten()(along_path)]
 
 
 def _feed_forward_head(features, cfg, k):
