@@ -3,10 +3,9 @@
     python -m benchmarks.loader_speed [--data data/shards] [--steps 60] [--rounds 5]
 
 Prints samples/s of (a) the loader alone (shards → batches of the recurrent view),
-(b) CRNN training from in-memory batches made in advance and (c) CRNN training from the shards (medians
-of rounds in which (b) and (c) take turns), with
-the ratios that matter: loader / training step (want ≥ 3) and shards / memory
-(want ≥ 0.9).
+(b) CRNN training from in-memory batches made in advance and (c) CRNN training from
+the shards — (b) and (c) as medians of rounds in which they take turns — with the
+ratios that matter: loader / training step (want ≥ 3) and shards / memory (want ≥ 0.9).
 """
 
 from __future__ import annotations

@@ -52,8 +52,8 @@ def make_view(potential, encoding, normaliser: Normaliser, view: str):
     return tf.stack([psi_steps, encoding], axis=-1)
 
 
-MIX_BLOCK = 16  # samples taken from one shard before the interleave moves to the next
-MIXED_SHARDS = 4  # shards read in parallel and interleaved during training
+MIX_BLOCK = 64  # samples taken from one shard before the interleave moves to the next
+MIXED_SHARDS = 4  # shards open at once and interleaved during training
 
 
 def _shard_schedule(files: list[str], shuffle_seed: int | None, repeat: bool):
@@ -103,14 +103,15 @@ def files_dataset(files: list[str], view: str, batch_size: int, normaliser: Norm
         lambda: _shard_schedule(files, shuffle_seed, repeat),
         output_signature=(tf.TensorSpec((), tf.string), tf.TensorSpec((), tf.int64)))
     cycle = min(MIXED_SHARDS, len(files)) if shuffle_seed is not None else 1
-    # Shards are read in parallel and interleaved a block at a time; rebatch cuts exact
-    # batches from the blocks (per-sample tf.data ops cost more CPU than a 2-core machine
-    # can spare beside the step). Encodings travel as the stored zlib streams and are
-    # inflated by TensorFlow in its own threads, outside Python's GIL.
+    # Shards are interleaved a block at a time and rebatch cuts exact batches from the
+    # blocks: per-sample tf.data ops, or parallel Python readers contending for the GIL,
+    # cost more than a 2-core machine can spare beside the step (benchmarks/loader_speed).
+    # Encodings travel as the stored zlib streams and are inflated by TensorFlow in its
+    # own threads, outside the GIL; the final prefetch overlaps all of it with training.
     data = schedule.interleave(
         lambda path, seed: tf.data.Dataset.from_generator(
             _shard_blocks, args=(path, seed, packed), output_signature=signature),
-        cycle_length=cycle, block_length=1, num_parallel_calls=cycle, deterministic=True)
+        cycle_length=cycle, block_length=1, deterministic=True)
     data = data.rebatch(batch_size, drop_remainder=repeat)
 
     def decode(psi, payload, mass):
