@@ -72,9 +72,10 @@ def write_shard(directory: Path, index: int, params: Params) -> dict:
             h5.attrs["n_samples"] = n
             datasets = _create_datasets(h5, params, n)
             totals = _Totals()
+            sparse = {name for name, dataset in datasets.items() if _is_sparse(dataset)}
             gathered = {name: np.empty(dataset.shape, dataset.dtype)  # one h5py call each
                         for name, dataset in datasets.items()
-                        if not _is_sparse(dataset) and _sample_bytes(dataset) <= GATHER_BYTES}
+                        if name not in sparse and _sample_bytes(dataset) <= GATHER_BYTES}
             for start in range(0, n, BLOCK):
                 stop = min(start + BLOCK, n)
                 batch = make_samples(streams[start:stop], params.physics,
@@ -83,7 +84,7 @@ def write_shard(directory: Path, index: int, params: Params) -> dict:
                     values = getattr(batch, name)
                     if name in gathered:
                         gathered[name][start:stop] = values
-                    elif _is_sparse(dataset):
+                    elif name in sparse:
                         _write_sparse(dataset, start, values)
                     else:  # large: written as made
                         dataset[start:stop] = values.astype(dataset.dtype, copy=False)
