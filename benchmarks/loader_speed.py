@@ -4,7 +4,7 @@
 
 Prints samples/s of (a) the loader alone (shards → batches of the recurrent view),
 (b) CRNN training from in-memory batches made in advance and (c) CRNN training from
-the shards — (b) and (c) as medians of rounds in which they take turns — with the
+the shards — (b) and (c) one model, as medians of rounds in which they take turns — with the
 ratios that matter: loader / training step (want ≥ 3) and shards / memory (want ≥ 0.9).
 """
 
@@ -34,22 +34,34 @@ def loader_rate(data: Path, batch: int, steps: int) -> float:
     return steps * batch / (time.perf_counter() - start)
 
 
-def training_rates(sources: dict[str, tf.data.Dataset], params, batch: int, steps: int,
-                   rounds: int) -> dict[str, float]:
-    """Median samples/s of CRNN training per source, the sources taking turns each round
-    (so that a slow spell of this shared machine hits both alike)."""
+def training_rates(sources: dict[str, tf.data.Dataset], params, normaliser: Normaliser,
+                   steps: int, rounds: int) -> dict[str, float]:
+    """Median samples/s of CRNN training per source, the sources taking turns each round.
+
+    One model trains from both sources, each read through one iterator kept open for
+    the whole run: so a slow spell of this shared machine hits both alike, and neither
+    a model instance's speed (on this VM it varies by 1.5× from instance to instance)
+    nor a loader's start-up favours one source.
+    """
     cfg = params.train.crnn
-    models = {}
-    for name, dataset in sources.items():
-        models[name] = build_model("crnn", cfg, params.physics)
-        models[name].compile("adam", MassLoss(cfg.loss))
-        models[name].fit(dataset, steps_per_epoch=5, epochs=1, verbose=0)  # trace, warm up
+    model = build_model("crnn", cfg, params.physics, normaliser)
+    model.compile("adam", MassLoss(cfg.loss))
+    model.fit(sources["memory"], steps_per_epoch=2, epochs=1, verbose=0)  # build and trace
+    iterators = {name: iter(dataset) for name, dataset in sources.items()}
+
+    def train(iterator, n: int) -> None:
+        for _ in range(n):
+            logs = model.train_function(iterator)
+        float(logs.get_value()["loss"])  # wait for the last step
+
+    for iterator in iterators.values():
+        train(iterator, 5)  # warm up: prefetch buffers filled, every kernel run once
     rates = {name: [] for name in sources}
     for _ in range(rounds):
-        for name, dataset in sources.items():
+        for name, iterator in iterators.items():
             start = time.perf_counter()
-            models[name].fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
-            rates[name].append(steps * batch / (time.perf_counter() - start))
+            train(iterator, steps)
+            rates[name].append(steps * cfg.batch_size / (time.perf_counter() - start))
     return {name: statistics.median(values) for name, values in rates.items()}
 
 
@@ -71,7 +83,7 @@ def main() -> None:
          tf.reshape(tf.cast(mass[:n], tf.float32), (-1, batch)))).repeat()
     from_shards = split_dataset(args.data, "train", RECURRENT, batch, shuffle_seed=0, repeat=True)
     loader = loader_rate(args.data, batch, args.steps * 2)
-    rates = training_rates({"memory": in_memory, "shards": from_shards}, params, batch,
+    rates = training_rates({"memory": in_memory, "shards": from_shards}, params, normaliser,
                            args.steps, args.rounds)
     memory, shards = rates["memory"], rates["shards"]
     print(f"loader alone               : {loader:8.0f} samples/s")

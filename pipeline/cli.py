@@ -286,7 +286,8 @@ def table(metrics_path, repeats_dir, holdout_path, every_step_path, readme):
     try:
         metrics = json.loads(Path(metrics_path).read_text())
     except FileNotFoundError:
-        raise DataError(f"{metrics_path}: missing; run `dvc repro` or `massfield evaluate`") from None
+        raise DataError(f"{metrics_path}: missing; run `dvc repro` or `massfield evaluate`") \
+            from None
     optional = {path: json.loads(path.read_text()) if path.exists() else None
                 for path in (Path(holdout_path), Path(every_step_path))}
     text = results_table(metrics, read_repeats(repeats_dir) if Path(repeats_dir).exists() else None,

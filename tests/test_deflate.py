@@ -31,7 +31,8 @@ def test_rows_match_single_calls_and_hdf5_reads_them(tmp_path):
         dataset = h5.create_dataset("e", shape=values.shape, dtype="f4", chunks=(1, 10, 32, 32),
                                     compression="gzip")
         for k in range(20):
-            dataset.id.write_direct_chunk((k, 0, 0, 0), streams[offsets[k]:offsets[k + 1]].tobytes())
+            chunk = streams[offsets[k]:offsets[k + 1]].tobytes()
+            dataset.id.write_direct_chunk((k, 0, 0, 0), chunk)
     with h5py.File(tmp_path / "x.h5") as h5:
         np.testing.assert_array_equal(h5["e"][()], values)
     assert offsets[-1] < values.nbytes / 50  # and it does compress

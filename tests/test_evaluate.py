@@ -25,7 +25,8 @@ def test_positions_are_recovered_from_the_encodings(tiny_store):
 
 def test_physics_inversion_recovers_masses(tiny_store):
     psi, encoding, mass = read_arrays(store_files(tiny_store, None))
-    estimate = physics_inversion(psi, encoding, load_params(tiny_store.parent / "params.yaml").physics)
+    physics = load_params(tiny_store.parent / "params.yaml").physics
+    estimate = physics_inversion(psi, encoding, physics)
     assert estimate.shape == mass.shape
     assert r2_score(mass, estimate) > 0.9
 

@@ -52,7 +52,7 @@ def test_training_shuffles_with_its_seed(tiny_store):
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_every_model_builds_with_output_per_step(name, preset, params_file):
     params = load_params(params_file, (f"train.{name}.preset={preset}",))
-    model = build_model(name, params.train.model(name), params.physics)
+    model = build_model(name, params.train.model(name), params.physics, Normaliser(0.0, 1.0))
     view = np.zeros((3, *model.input_shape[1:]), np.float32)
     steps = 10 if name in ("rnn", "crnn") else 1
     k = 2 if params.train.model(name).loss == "gaussian" else 1

@@ -25,7 +25,7 @@ SNAPSHOTS = 3
 
 
 def upsample(psi: np.ndarray, physics: PhysicsConfig) -> np.ndarray:
-    """Cubic interpolation of ψ onto the fine grid; coarse cell i is centred on pixel k·i + (k−1)/2."""
+    """Cubic interpolation of ψ onto the fine grid; coarse cell i centres on pixel k·i + (k−1)/2."""
     k = physics.downsample
     coarse = (np.arange(physics.size) - (k - 1) / 2) / k
     rows, cols = np.meshgrid(coarse, coarse, indexing="ij")

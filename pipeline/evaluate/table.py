@@ -25,7 +25,8 @@ def results_table(metrics: dict, repeats: dict | None = None, holdout: dict | No
         if m is None:
             continue
         lines.append(f"| {label} ({m['preset']}) | {REPORT_TABLE_1[name]:.3f} | **{m['r2']:.3f}** "
-                     f"| {m['pearson']:.3f} | {m['mae']:.4f} | {100 * m['median_relative_error']:.1f} % "
+                     f"| {m['pearson']:.3f} | {m['mae']:.4f} "
+                     f"| {100 * m['median_relative_error']:.1f} % "
                      f"| {m['coverage_90']:.3f} | {m['nll']:.2f} | {m['train_seconds']:.0f} s |")
     for key, label in (("physics_inversion", "physics inversion (no learning)"),
                        ("predict_the_mean", "predict the mean")):

@@ -25,7 +25,8 @@ def _field_panel(ax, phi: np.ndarray, trajectory: np.ndarray, positions: np.ndar
     ax.quiver(xs + 0.5, ys + 0.5, force[ys, xs, 0], force[ys, xs, 1], color="white",
               angles="xy", scale_units="xy", scale=scale, width=0.003)
     ax.plot(trajectory[:, 0], trajectory[:, 1], color="red", lw=2, label="trajectory", zorder=3)
-    ax.plot(positions[:, 0], positions[:, 1], "o", color="orange", ms=3, zorder=4, label="kept time steps")
+    ax.plot(positions[:, 0], positions[:, 1], "o", color="orange", ms=3, zorder=4,
+            label="kept time steps")
     ax.set(title=f"potential φ with force −∇φ, mass {mass:.3f}", xlabel="x (pixels)",
            ylabel="y (pixels)", xlim=(0, size), ylim=(size, 0))
     ax.legend(loc="lower right", fontsize=7)

@@ -74,7 +74,8 @@ def _shard_blocks(path, seed, packed):
     if is_packed != packed:  # a store whose shards differ in layout: convert to the first's
         chunks = [zlib.compress(c, 1) if packed else zlib.decompress(c) for c in chunks]
     potential, mass = potential.astype(np.float32), mass.astype(np.float32)
-    order = np.random.default_rng(seed).permutation(mass.size) if seed >= 0 else np.arange(mass.size)
+    order = (np.random.default_rng(seed).permutation(mass.size) if seed >= 0
+             else np.arange(mass.size))
     for start in range(0, mass.size, MIX_BLOCK):
         rows = order[start:start + MIX_BLOCK]
         yield potential[rows], [chunks[i] for i in rows], mass[rows]
@@ -111,7 +112,7 @@ def files_dataset(files: list[str], view: str, batch_size: int, normaliser: Norm
     data = schedule.interleave(
         lambda path, seed: tf.data.Dataset.from_generator(
             _shard_blocks, args=(path, seed, packed), output_signature=signature),
-        cycle_length=cycle, block_length=1, deterministic=True)
+        cycle_length=cycle, block_length=1)  # sequential: one reader, deterministic
     data = data.rebatch(batch_size, drop_remainder=repeat)
 
     def decode(psi, payload, mass):

@@ -3,7 +3,9 @@
 ``seed`` presets are the report's architectures (§3.2, figure 6, listing 3), without
 its per-sample Python loop. ``ours`` read the four-warm encodings as what they are —
 bilinear weights — to sample field features at the particle and recover its
-positions, and process ψ once rather than once per time step.
+positions, and process ψ once rather than once per time step; the feed-forward ones,
+which see only the summed encodings, also fit simulated paths of candidate masses to
+that sum (:class:`~pipeline.learn.simulation.MassScan`).
 
 Every model maps its input view to (batch, steps, k): steps = 1 (feed-forward) or T
 (recurrent: a prediction after each time step); k = 2 for a Gaussian head, else 1.
@@ -18,9 +20,10 @@ from keras import layers, ops
 
 from ..config import MODEL_NAMES, ModelTrainConfig, PhysicsConfig
 from ..errors import ConfigError
-from .data import FEED_FORWARD, RECURRENT
+from .data import FEED_FORWARD, RECURRENT, Normaliser
 from .layers import (Channel, CubicFieldAt, Displacements, EncodingPosition, FieldGradient,
                      FixedPosition, LogMagnitude, SampleAtEncoding, TraceMoments)
+from .simulation import MassScan
 
 SIGMA_START = -2.25  # softplus(−2.25) ≈ 0.1: a first σ of a tenth of a mass unit
 VIEWS = {"dnn": FEED_FORWARD, "cnn": FEED_FORWARD, "rnn": RECURRENT, "crnn": RECURRENT}
@@ -55,26 +58,30 @@ def _as_sequence(out):
 
 # --- the report's architectures ------------------------------------------------------
 
-def _dnn_seed(inputs, cfg, k, physics):
+def _dnn_seed(inputs, cfg, k, physics, normaliser):
+    # Figure 6's sizes are not in the text; §4.2 gives the RNN "three layers; one dense, one
+    # GRU, and another dense one with just the prediction", with "the same sizes as the
+    # dense model": so two hidden layers of 32, then the prediction.
     hidden = layers.Dense(32, activation="relu")(layers.Flatten()(inputs))
+    hidden = layers.Dense(32, activation="relu")(hidden)
     return _as_sequence(_head(hidden, k, positive=False))
 
 
-def _cnn_seed(inputs, cfg, k, physics):
+def _cnn_seed(inputs, cfg, k, physics, normaliser):
     hidden = layers.Conv2D(10, 3, padding="same", activation="relu")(inputs)
     hidden = layers.Flatten()(layers.MaxPooling2D()(hidden))
     hidden = layers.Dense(32, activation="relu")(hidden)
     return _as_sequence(_head(hidden, k, positive=False))
 
 
-def _rnn_seed(inputs, cfg, k, physics):
+def _rnn_seed(inputs, cfg, k, physics, normaliser):
     hidden = layers.TimeDistributed(layers.Flatten())(inputs)
     hidden = layers.TimeDistributed(layers.Dense(32, activation="relu"))(hidden)
     hidden = layers.GRU(32, return_sequences=True)(hidden)
     return _head(hidden, k, positive=False)
 
 
-def _crnn_seed(inputs, cfg, k, physics):
+def _crnn_seed(inputs, cfg, k, physics, normaliser):
     hidden = layers.TimeDistributed(layers.Conv2D(10, 3, padding="same", activation="relu"))(inputs)
     hidden = layers.TimeDistributed(layers.MaxPooling2D())(hidden)
     hidden = layers.TimeDistributed(layers.Flatten())(hidden)
@@ -112,19 +119,20 @@ def _recurrent_ours(inputs, cfg, k, physics, learned_filters: bool):
     return _head(hidden, k, positive=True)
 
 
-def _crnn_ours(inputs, cfg, k, physics):
+def _crnn_ours(inputs, cfg, k, physics, normaliser):
     return _recurrent_ours(inputs, cfg, k, physics, learned_filters=True)
 
 
-def _rnn_ours(inputs, cfg, k, physics):
+def _rnn_ours(inputs, cfg, k, physics, normaliser):
     # no learned convolution: fixed read-out layers, a GRU and dense layers
     return _recurrent_ours(inputs, cfg, k, physics, learned_filters=False)
 
 
-def _path_features(inputs, physics):
+def _path_features(inputs, physics, normaliser):
     """What a feed-forward model can read from ψ and the summed encodings without learning:
-    the cubic field at the (known) start, the path's moments near the start, and the
-    field's finite differences summed along the path."""
+    the cubic field at the (known) start, the path's moments near the start, the
+    field's finite differences summed along the path, and how well simulated paths of
+    candidate masses fit the summed encodings (:class:`MassScan`)."""
     psi = Channel(0, keep_dims=True)(inputs)
     trace = Channel(1)(inputs)
     grid = physics.grid
@@ -136,7 +144,8 @@ def _path_features(inputs, physics):
     along_path = SampleAtEncoding()([FieldGradient()(psi), layers.Reshape((1, grid, grid))(trace)])
     return psi, trace, [at_start, LogMagnitude()(at_start[:, 1:]), moments,
                         layers.Flatten()(LogMagnitude()(discs[..., 1:])),
-                        layers.Flatten()(along_path)]
+                        layers.Flatten()(along_path),
+                        MassScan.for_physics(physics, normaliser.mean, normaliser.std)(inputs)]
 
 
 def _feed_forward_head(features, cfg, k):
@@ -146,20 +155,20 @@ def _feed_forward_head(features, cfg, k):
     return _as_sequence(_head(hidden, k, positive=True))
 
 
-def _cnn_ours(inputs, cfg, k, physics):
-    psi, trace, features = _path_features(inputs, physics)
+def _cnn_ours(inputs, cfg, k, physics, normaliser):
+    psi, trace, features = _path_features(inputs, physics, normaliser)
     hidden = layers.Concatenate()([FieldGradient()(psi), Channel(1, keep_dims=True)(inputs)])
     for _ in range(3):  # 7 × 7 cells: wide enough to see the spacing of early positions
         hidden = layers.Conv2D(max(cfg.conv_channels, 4), 3, padding="same",
                                activation="relu")(hidden)
     grid = physics.grid
-    features += [layers.GlobalMaxPooling2D()(hidden),
-                 layers.Flatten()(SampleAtEncoding()([hidden, layers.Reshape((1, grid, grid))(trace)]))]
+    along_path = SampleAtEncoding()([hidden, layers.Reshape((1, grid, grid))(trace)])
+    features += [layers.GlobalMaxPooling2D()(hidden), layers.Flatten()(along_path)]
     return _feed_forward_head(features, cfg, k)
 
 
-def _dnn_ours(inputs, cfg, k, physics):
-    _, _, features = _path_features(inputs, physics)
+def _dnn_ours(inputs, cfg, k, physics, normaliser):
+    _, _, features = _path_features(inputs, physics, normaliser)
     return _feed_forward_head(features + [layers.Flatten()(inputs)], cfg, k)
 
 
@@ -177,11 +186,15 @@ def check_model_name(name: str) -> str:
     return name
 
 
-def build_model(name: str, cfg: ModelTrainConfig, physics: PhysicsConfig) -> keras.Model:
-    """An uncompiled model for ``name`` with ``cfg.preset``; outputs (batch, steps, k)."""
+def build_model(name: str, cfg: ModelTrainConfig, physics: PhysicsConfig,
+                normaliser: Normaliser) -> keras.Model:
+    """An uncompiled model for ``name`` with ``cfg.preset``; outputs (batch, steps, k).
+
+    ``normaliser`` is how the loader scales ψ: layers that simulate need the physical ψ.
+    """
     check_model_name(name)
     keras.utils.set_random_seed(cfg.seed)
     inputs = keras.Input(input_shape(name, physics), name="view")
     outputs = BUILDERS[(name, cfg.preset)](inputs, cfg, 2 if cfg.loss == "gaussian" else 1,
-                                           physics)
+                                           physics, normaliser)
     return keras.Model(inputs, outputs, name=f"{name}_{cfg.preset}")

@@ -90,7 +90,7 @@ def train_model(name: str, params: Params, data_dir: Path, out_dir: Path,
     train = split_dataset(data_dir, "train", view, cfg.batch_size, shuffle_seed=cfg.seed,
                           repeat=True, normaliser=normaliser)
     validation = split_dataset(data_dir, "validation", view, 256, normaliser=normaliser)
-    model = build_model(name, cfg, physics)
+    model = build_model(name, cfg, physics, normaliser)
     loss = MassLoss(cfg.loss, cfg.huber_delta, cfg.loss_every_step)
     model.compile(optimizer=_optimizer(cfg, steps * cfg.epochs), loss=loss,
                   metrics=[BatchLoss(loss, name=BATCH_LOSS)])

@@ -23,7 +23,10 @@ _LENGTH_EXTRA = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 
 
 @njit(cache=True, inline="always")
 def _put(out, state, value, n_bits):
-    """Append ``n_bits`` of ``value``, least significant first (state: byte pos, bit buffer, count)."""
+    """Append ``n_bits`` of ``value``, least significant first.
+
+    ``state``: byte position, bit buffer, bits in the buffer.
+    """
     state[1] |= value << state[2]
     state[2] += n_bits
     while state[2] >= 8:

@@ -79,7 +79,8 @@ def read_manifest(directory: Path) -> dict:
     try:
         manifest = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise DataError(f"{path}: corrupt manifest (not JSON); re-run `massfield generate`") from None
+        raise DataError(f"{path}: corrupt manifest (not JSON); re-run `massfield generate`") \
+            from None
     if manifest.get("schema_version") != SCHEMA_VERSION:
         raise DataError(f"{path}: schema version {manifest.get('schema_version')} is not "
                         f"{SCHEMA_VERSION}; regenerate with `massfield generate --overwrite`")

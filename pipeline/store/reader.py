@@ -51,7 +51,8 @@ def store_files(directory: Path, split: str | None) -> list[Path]:
     return files
 
 
-def read_arrays(files: list[Path], fields: tuple[str, ...] = MODEL_FIELDS) -> tuple[np.ndarray, ...]:
+def read_arrays(files: list[Path],
+                fields: tuple[str, ...] = MODEL_FIELDS) -> tuple[np.ndarray, ...]:
     """Whole datasets of several shards, concatenated in file order."""
     blocks = [block for path in files for block in read_blocks(str(path), fields)]
     if not blocks:

@@ -25,7 +25,8 @@ def _check_encoding(encoding: np.ndarray, positions: np.ndarray, downsample: int
     problems = []
     sums = encoding.sum(axis=(-2, -1), dtype=np.float64)
     if np.abs(sums - 1).max() > ENCODING_TOLERANCE:
-        problems.append(f"encoding weights do not sum to 1 (worst {sums.flat[np.abs(sums - 1).argmax()]:.4f})")
+        worst = sums.flat[np.abs(sums - 1).argmax()]
+        problems.append(f"encoding weights do not sum to 1 (worst {worst:.4f})")
     n = encoding.shape[-1]
     cells = np.arange(n)
     centroid_x = (encoding.sum(axis=-2, dtype=np.float64) * cells).sum(axis=-1)
@@ -34,7 +35,8 @@ def _check_encoding(encoding: np.ndarray, positions: np.ndarray, downsample: int
     expected_y = np.vectorize(lambda p: to_grid(p, downsample, n))(positions[..., 1])
     error = max(np.abs(centroid_x - expected_x).max(), np.abs(centroid_y - expected_y).max())
     if error > ENCODING_TOLERANCE * 10:
-        problems.append(f"encoding centroids are off the stored positions by up to {error:.3g} cells")
+        problems.append(f"encoding centroids are off the stored positions by up to "
+                        f"{error:.3g} cells")
     return problems
 
 
@@ -83,5 +85,6 @@ def verify_shard(path: Path, entry: dict | None = None) -> list[str]:
         with h5py.File(path, "r") as h5:
             problems += _check_contents(h5)
     except (OSError, RuntimeError, ValueError) as exc:
-        problems.append(f"not a readable HDF5 shard, truncated or corrupt ({str(exc).splitlines()[0]})")
+        reason = str(exc).splitlines()[0]
+        problems.append(f"not a readable HDF5 shard, truncated or corrupt ({reason})")
     return problems
