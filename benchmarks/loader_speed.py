@@ -6,7 +6,8 @@ Prints samples/s of (a) the loader alone (shards → batches of the recurrent vi
 (b) CRNN training from in-memory batches made in advance and (c) CRNN training from
 the shards — (b) and (c) by one model, medians of rounds in which they take turns —
 with the ratios that matter: loader / training step (want ≥ 3) and shards / memory
-(want ≥ 0.9).
+(want ≥ 0.9); and (d) the loader's view building per batch on one core, compiled by
+XLA against plain TensorFlow kernels.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ import pipeline.learn  # noqa: F401  (quiet TensorFlow)
 import tensorflow as tf
 
 from pipeline.config import load_params
-from pipeline.learn.data import RECURRENT, Normaliser, make_view, split_dataset
+from pipeline.learn.data import RECURRENT, Normaliser, make_view, split_dataset, view_builder
 from pipeline.learn.losses import MassLoss
 from pipeline.learn.models import build_model
-from pipeline.store.reader import read_arrays, store_files
+from pipeline.store.reader import read_arrays, shard_layout, store_files
 
 
 def loader_rate(data: Path, batch: int, steps: int) -> float:
@@ -33,6 +34,33 @@ def loader_rate(data: Path, batch: int, steps: int) -> float:
     for _ in range(steps):
         next(dataset)
     return steps * batch / (time.perf_counter() - start)
+
+
+def view_milliseconds(data: Path, normaliser: Normaliser, batch: int,
+                      repeats: int = 200) -> dict[str, float]:
+    """Milliseconds to build one batch's recurrent view from ψ and positions inside
+    tf.data with one thread per op, as the loader runs it, with and without XLA."""
+    files = store_files(data, "train")[:1]
+    psi, positions = read_arrays(files, ("potential", "positions"))
+    grid, _, downsample = shard_layout(files[0])
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = 1
+    options.threading.max_intra_op_parallelism = 1
+    times = {}
+    for name, compiled in (("xla", True), ("plain", False)):
+        build = view_builder(RECURRENT, normaliser, downsample, grid, compiled)
+        source = tf.data.Dataset.from_tensors((psi[:batch], positions[:batch]))
+        views = source.repeat(repeats).map(build).with_options(options)
+        for _ in views.take(2):  # trace and compile
+            pass
+        rounds = []
+        for _ in range(3):
+            start = time.perf_counter()
+            for _ in views:
+                pass
+            rounds.append((time.perf_counter() - start) / repeats * 1000)
+        times[name] = min(rounds)
+    return times
 
 
 def training_rates(sources: dict[str, tf.data.Dataset], params, normaliser: Normaliser,
@@ -88,12 +116,15 @@ def main() -> None:
     loader = loader_rate(args.data, batch, args.steps * 2)
     rates = training_rates({"memory": in_memory, "shards": from_shards}, params, normaliser,
                            args.steps, args.rounds)
+    views = view_milliseconds(args.data, normaliser, batch)
     memory, shards = rates["memory"], rates["shards"]
     print(f"loader alone               : {loader:8.0f} samples/s")
     print(f"CRNN training, in memory   : {memory:8.0f} samples/s")
     print(f"CRNN training, from shards : {shards:8.0f} samples/s")
     print(f"loader / training step     : {loader / memory:8.1f}x")
     print(f"shards / in memory         : {shards / memory:8.2f}")
+    print(f"view per batch, XLA / plain: {views['xla']:8.2f} / {views['plain']:.2f} ms "
+          f"({views['plain'] / views['xla']:.1f}x)")
 
 
 if __name__ == "__main__":

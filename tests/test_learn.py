@@ -12,6 +12,7 @@ from pipeline.cli import main
 from pipeline.config import MODEL_NAMES, load_params
 from pipeline.errors import DataError
 from pipeline.learn.data import FEED_FORWARD, RECURRENT, Normaliser, split_dataset
+from pipeline.learn.layers import PhysicalPotential
 from pipeline.learn.models import build_model
 from pipeline.learn.predict import predict_outputs
 from pipeline.learn.train import load_model, read_history, train_model
@@ -32,10 +33,15 @@ def test_views_have_the_report_shapes_and_normalised_psi(tiny_store):
     psi, encoding, mass = read_arrays(store_files(tiny_store, "validation"))
     np.testing.assert_allclose(flat[0][..., 0], (psi - normaliser.mean) / normaliser.std,
                                rtol=1e-5, atol=1e-5)
+    # the loader encodes the stored positions itself: bit for bit the stored encoding
+    np.testing.assert_array_equal(steps[0][..., 1], encoding)
     np.testing.assert_allclose(flat[0][..., 1], encoding.sum(axis=1), atol=1e-6)
-    np.testing.assert_allclose(steps[0][:, 3, ..., 1], encoding[:, 3], atol=1e-6)
     np.testing.assert_allclose(steps[0][:, 7, ..., 0], flat[0][..., 0])
     np.testing.assert_allclose(flat[1], mass, rtol=1e-6)
+    # seed presets see the raw ψ, as the report's networks did
+    raw = PhysicalPotential(normaliser.mean, normaliser.std)(flat[0])
+    np.testing.assert_allclose(raw[..., 0], psi, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(raw[..., 1], flat[0][..., 1])
 
 
 def test_training_shuffles_with_its_seed(tiny_store):

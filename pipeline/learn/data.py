@@ -5,10 +5,12 @@ Feed-forward models (DNN, CNN) get (32, 32, 2) = [ψ, Σₜ encodingₜ]; recurr
 ψ is standardised with the train split's statistics (stats.json).
 
 h5py serialises threads and its handles do not survive a fork, so every reader opens
-its own file inside the generator. A shard is read whole (memory: a few shards, their
-encodings still compressed); samples within and across shards are independent draws,
-so a seeded shard order, a seeded order within each shard and the interleave of four
-shards make a full shuffle.
+its own file inside the generator. A shard's ψ, kept positions and masses are read whole
+(9 MB), and the encodings are rebuilt from the positions, identical to the stored ones
+(:mod:`.fourwarm`): inflating the stored 40 KB per sample took CPU time that a training
+step on a 2-core machine could not spare (benchmarks/loader_speed). Samples within and
+across shards are independent draws, so a seeded shard order, a seeded order within each
+shard and the interleave of four shards make a full shuffle.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
-import zlib
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
 from ..store.manifest import read_stats
-from ..store.reader import encoding_layout, read_packed, store_files
+from ..store.reader import read_arrays, shard_layout, store_files
+from .fourwarm import four_warm
 
 FEED_FORWARD, RECURRENT = "feed_forward", "recurrent"
 
@@ -52,8 +54,23 @@ def make_view(potential, encoding, normaliser: Normaliser, view: str):
     return tf.stack([psi_steps, encoding], axis=-1)
 
 
+def view_builder(view: str, normaliser: Normaliser, downsample: int, grid: int,
+                 compiled: bool = True):
+    """(raw ψ, kept positions) → model input view, as one TensorFlow function.
+
+    Compiled by XLA into one pass over the view; without XLA each kernel writes its own
+    full-size intermediate (benchmarks/loader_speed times both).
+    """
+    @tf.function(jit_compile=compiled)
+    def build(potential, positions):
+        return make_view(potential, four_warm(positions, downsample, grid), normaliser, view)
+
+    return build
+
+
 MIX_BLOCK = 64  # samples taken from one shard before the interleave moves to the next
 MIXED_SHARDS = 4  # shards open at once and interleaved during training
+LOADED_FIELDS = ("potential", "positions", "mass")
 
 
 def _shard_schedule(files: list[str], shuffle_seed: int | None, repeat: bool):
@@ -68,17 +85,15 @@ def _shard_schedule(files: list[str], shuffle_seed: int | None, repeat: bool):
             yield files[index], int(rng.integers(2**31))
 
 
-def _shard_blocks(path, seed, packed):
-    """One shard, read whole (its encodings still compressed), in blocks of MIX_BLOCK."""
-    potential, chunks, is_packed, mass = read_packed(path.decode())
-    if is_packed != packed:  # a store whose shards differ in layout: convert to the first's
-        chunks = [zlib.compress(c, 1) if packed else zlib.decompress(c) for c in chunks]
+def _shard_blocks(path, seed):
+    """One shard's ψ, kept positions and masses, read whole, in blocks of MIX_BLOCK."""
+    potential, positions, mass = read_arrays([path.decode()], LOADED_FIELDS)
     potential, mass = potential.astype(np.float32), mass.astype(np.float32)
     order = (np.random.default_rng(seed).permutation(mass.size) if seed >= 0
              else np.arange(mass.size))
     for start in range(0, mass.size, MIX_BLOCK):
         rows = order[start:start + MIX_BLOCK]
-        yield potential[rows], [chunks[i] for i in rows], mass[rows]
+        yield potential[rows], positions[rows], mass[rows]
 
 
 def split_dataset(directory: Path, split: str, view: str, batch_size: int, *,
@@ -97,9 +112,9 @@ def files_dataset(files: list[str], view: str, batch_size: int, normaliser: Norm
     With ``shuffle_seed``, every pass visits the shards in a new seeded order, four at a
     time, each shard's samples in a new seeded order; without it, in file order.
     """
-    grid, steps, packed = encoding_layout(files[0])
-    signature = (tf.TensorSpec((None, grid, grid), tf.float32), tf.TensorSpec((None,), tf.string),
-                 tf.TensorSpec((None,), tf.float32))
+    grid, steps, downsample = shard_layout(files[0])
+    signature = (tf.TensorSpec((None, grid, grid), tf.float32),
+                 tf.TensorSpec((None, steps, 2), tf.float64), tf.TensorSpec((None,), tf.float32))
     schedule = tf.data.Dataset.from_generator(
         lambda: _shard_schedule(files, shuffle_seed, repeat),
         output_signature=(tf.TensorSpec((), tf.string), tf.TensorSpec((), tf.int64)))
@@ -107,22 +122,16 @@ def files_dataset(files: list[str], view: str, batch_size: int, normaliser: Norm
     # Shards are interleaved a block at a time and rebatch cuts exact batches from the
     # blocks: per-sample tf.data ops, or parallel Python readers contending for the GIL,
     # cost more than a 2-core machine can spare beside the step (benchmarks/loader_speed).
-    # Encodings travel as the stored zlib streams and are inflated by TensorFlow in its
-    # own threads, outside the GIL; the final prefetch overlaps all of it with training.
+    # Encodings are built from the positions by TensorFlow in its own threads, outside
+    # the GIL; the final prefetch overlaps all of it with training.
     data = schedule.interleave(
         lambda path, seed: tf.data.Dataset.from_generator(
-            _shard_blocks, args=(path, seed, packed), output_signature=signature),
+            _shard_blocks, args=(path, seed), output_signature=signature),
         cycle_length=cycle, block_length=1)  # sequential: one reader, deterministic
     data = data.rebatch(batch_size, drop_remainder=repeat)
-
-    def decode(psi, payload, mass):
-        if packed:
-            payload = tf.io.decode_compressed(payload, compression_type="ZLIB")
-        encoding = tf.reshape(tf.io.decode_raw(payload, tf.float32, little_endian=True),
-                              (-1, steps, grid, grid))
-        return make_view(psi, encoding, normaliser, view), mass
-
-    data = data.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    encode = view_builder(view, normaliser, downsample, grid)
+    data = data.map(lambda psi, positions, mass: (encode(psi, positions), mass),
+                    num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     # A private pool, one thread per op: TensorFlow's default lets the loader spread
     # over every core, and a 2-core training step then waits on its busiest thread.
     options = tf.data.Options()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from .fourwarm import axis_weights
+
 
 @keras.saving.register_keras_serializable(package="massfield")
 class EncodingPosition(keras.layers.Layer):
@@ -59,6 +61,21 @@ class Channel(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "channel": self.channel,
                 "first_step": self.first_step, "keep_dims": self.keep_dims}
+
+
+@keras.saving.register_keras_serializable(package="massfield")
+class PhysicalPotential(keras.layers.Layer):
+    """Undo the loader's standardisation of ψ (channel 0 of a view): ψ · std + mean."""
+
+    def __init__(self, mean: float, std: float, **kwargs):
+        super().__init__(**kwargs)
+        self.mean, self.std = float(mean), float(std)
+
+    def call(self, view):
+        return ops.concatenate([view[..., :1] * self.std + self.mean, view[..., 1:]], axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "mean": self.mean, "std": self.std}
 
 
 @keras.saving.register_keras_serializable(package="massfield")
@@ -164,7 +181,9 @@ class TraceMoments(keras.layers.Layer):
         cells = ops.cast(ops.arange(grid), trace.dtype)
         dx = cells[None, :] - self.start[0]  # (1, G): column offsets
         dy = cells[:, None] - self.start[1]  # (G, 1): row offsets
-        start_bump = ops.relu(1 - ops.abs(dx)) * ops.relu(1 - ops.abs(dy))
+        start = ops.convert_to_tensor(self.start, trace.dtype)
+        start_bump = (axis_weights(start[1], grid)[:, None]
+                      * axis_weights(start[0], grid)[None, :])
         rest = trace - start_bump
         distance = ops.sqrt(dx ** 2 + dy ** 2)
         features = []

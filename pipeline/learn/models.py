@@ -22,7 +22,8 @@ from ..config import MODEL_NAMES, ModelTrainConfig, PhysicsConfig
 from ..errors import ConfigError
 from .data import FEED_FORWARD, RECURRENT, Normaliser
 from .layers import (Channel, CubicFieldAt, Displacements, EncodingPosition, FieldGradient,
-                     FixedPosition, LogMagnitude, SampleAtEncoding, TraceMoments)
+                     FixedPosition, LogMagnitude, PhysicalPotential, SampleAtEncoding,
+                     TraceMoments)
 from .simulation import MassScan
 
 SIGMA_START = -2.25  # softplus(−2.25) ≈ 0.1: a first σ of a tenth of a mass unit
@@ -195,6 +196,11 @@ def build_model(name: str, cfg: ModelTrainConfig, physics: PhysicsConfig,
     check_model_name(name)
     keras.utils.set_random_seed(cfg.seed)
     inputs = keras.Input(input_shape(name, physics), name="view")
-    outputs = BUILDERS[(name, cfg.preset)](inputs, cfg, 2 if cfg.loss == "gaussian" else 1,
+    view = inputs
+    if cfg.preset == "seed":
+        # The report fed its networks the raw potential (§2–3 standardise nothing). With
+        # the standardised ψ four of five seed CRNN runs collapsed to the mean mass.
+        view = PhysicalPotential(normaliser.mean, normaliser.std)(inputs)
+    outputs = BUILDERS[(name, cfg.preset)](view, cfg, 2 if cfg.loss == "gaussian" else 1,
                                            physics, normaliser)
     return keras.Model(inputs, outputs, name=f"{name}_{cfg.preset}")

@@ -17,6 +17,7 @@ import tensorflow as tf
 from scipy.ndimage import map_coordinates
 
 from ..config import PhysicsConfig
+from .fourwarm import axis_weights, grid_coordinate
 
 SHARPNESS = (10.0, 30.0, 100.0)  # soft-argmin temperatures, in 1 / (squared encoding weight)
 # The fit over all ten positions is limited by how far a path in the smoothed field drifts
@@ -128,19 +129,18 @@ class MassScan(keras.layers.Layer):
                 kept.append(tf.stack([x, y], -1))
         return tf.stack(kept, axis=2)
 
-    def _tents(self, pixels):
+    def _axis_weights(self, pixels):
         """Four-warm weights along one axis: (…) pixel coordinates → (…, grid)."""
         grid = self.size // self.downsample
-        g = tf.clip_by_value((pixels - 0.5 * (self.downsample - 1)) / self.downsample,
-                             0.0, grid - 1.0)
-        return tf.nn.relu(1.0 - tf.abs(g[..., None] - tf.range(grid, dtype=tf.float32)))
+        return axis_weights(grid_coordinate(pixels, self.downsample, grid), grid)
 
     def call(self, view):
         view = tf.stop_gradient(tf.cast(view, tf.float32))
         psi = view[..., 0] * self.psi_std + self.psi_mean
         observed = view[..., 1]
         positions = self._simulate(*self._force_columns(psi))
-        wx, wy = self._tents(positions[..., 0]), self._tents(positions[..., 1])  # (B, M, T, G)
+        wx = self._axis_weights(positions[..., 0])  # (B, M, T, G)
+        wy = self._axis_weights(positions[..., 1])
         cross = tf.einsum("bmtr,brc,bmtc->bmt", wy, observed, wx)  # (B, M, T)
         own = tf.reduce_sum(tf.einsum("bmtr,bmsr->bmts", wy, wy)
                             * tf.einsum("bmtc,bmsc->bmts", wx, wx), axis=(2, 3))

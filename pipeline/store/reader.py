@@ -6,7 +6,7 @@ serialise threads), so readers in different threads or processes never share one
 
 from __future__ import annotations
 
-import zlib
+import json
 from pathlib import Path
 from typing import Iterator
 
@@ -60,42 +60,12 @@ def read_arrays(files: list[Path],
     return tuple(np.concatenate([b[i] for b in blocks]) for i in range(len(fields)))
 
 
-def read_packed(path) -> tuple[np.ndarray, list[bytes], bool, np.ndarray]:
-    """ψ, each sample's encoding as bytes, whether those bytes are zlib streams, and mass.
-
-    When the encoding is stored one gzip chunk per sample (the default), its chunks are
-    returned as stored: 4 µs each to fetch, and the caller inflates them outside
-    Python (h5py holds the GIL while HDF5 inflates, which would stall a training loop).
-    Any other layout is read plainly and returned as raw little-endian float32 bytes.
-    """
-    with h5py.File(path, "r") as h5:
-        encoding = h5["encoding"]
-        packed = _is_packed(encoding)
-        if packed:
-            zeros = (0,) * (encoding.ndim - 1)
-            chunks = []
-            with h5py._objects.phil:  # h5py's lock: its low-level call takes none itself
-                for i in range(encoding.shape[0]):
-                    mask, chunk = encoding.id.read_direct_chunk((i, *zeros))
-                    chunks.append(chunk if mask == 0 else zlib.compress(chunk, 1))  # unfiltered
-        else:
-            chunks = [sample.astype("<f4").tobytes() for sample in encoding[:]]
-        return h5["potential"][:], chunks, packed, h5["mass"][:]
-
-
-def _is_packed(encoding: h5py.Dataset) -> bool:
-    """One plain gzip chunk of little-endian float32 per sample: chunks are zlib streams."""
-    return (encoding.chunks == (1, *encoding.shape[1:]) and encoding.compression == "gzip"
-            and not encoding.shuffle and not encoding.fletcher32
-            and encoding.dtype == np.dtype("<f4"))
-
-
-def encoding_layout(path) -> tuple[int, int, bool]:
-    """(grid, time steps, packed) of a shard's encoding; DataError if it has none."""
+def shard_layout(path) -> tuple[int, int, int]:
+    """(grid, time steps, downsample) of a shard; DataError if it is not one of ours."""
     try:
         with h5py.File(path, "r") as h5:
-            encoding = h5["encoding"]
-            return encoding.shape[-1], encoding.shape[1], _is_packed(encoding)
-    except (OSError, KeyError):
-        raise DataError(f"{path}: not a readable shard with an encoding dataset; "
+            downsample = json.loads(h5.attrs["params"])["physics"]["downsample"]
+            return h5["potential"].shape[-1], h5["positions"].shape[1], int(downsample)
+    except (OSError, KeyError, TypeError, ValueError):
+        raise DataError(f"{path}: not a readable shard with potential, positions and params; "
                         f"check it with `massfield inspect --verify`") from None
