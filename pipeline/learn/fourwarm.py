@@ -3,7 +3,7 @@
 The loader builds the models' encodings from the stored positions (a 160-byte read per
 sample instead of inflating 40 KB), and the mass scan encodes its simulated paths. Both
 follow the encoder step by step — clamp, lower cell, fraction, (1 − f) and f — so that in
-float64 the result is the stored encoding bit for bit (tests/test_loader.py checks it).
+float64 the result is the stored encoding bit for bit (tests/test_learn.py checks it).
 """
 
 from __future__ import annotations
