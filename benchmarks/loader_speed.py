@@ -22,8 +22,8 @@ import tensorflow as tf
 
 from pipeline.config import load_params
 from pipeline.learn.data import RECURRENT, Normaliser, make_view, split_dataset, view_builder
-from pipeline.learn.losses import MassLoss
 from pipeline.learn.models import build_model
+from pipeline.learn.train import compile_model
 from pipeline.store.reader import read_arrays, shard_layout, store_files
 
 
@@ -74,7 +74,7 @@ def training_rates(sources: dict[str, tf.data.Dataset], params, normaliser: Norm
     """
     cfg = params.train.crnn
     model = build_model("crnn", cfg, params.physics, normaliser)
-    model.compile("adam", MassLoss(cfg.loss))
+    compile_model(model, cfg, total_steps=10_000)  # as `massfield train` does: XLA
     model.fit(sources["memory"], steps_per_epoch=2, epochs=1, verbose=0)  # build and trace
     iterators = {name: iter(dataset) for name, dataset in sources.items()}
 

@@ -141,6 +141,7 @@ class GenerateConfig:
 MODEL_NAMES = ("dnn", "cnn", "rnn", "crnn")
 PRESETS = ("ours", "seed")
 LOSSES = ("gaussian", "huber", "mse", "mape")
+XLA_MODES = ("auto", "always", "never")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,6 +161,7 @@ class ModelTrainConfig:
     loss_every_step: bool = False  # recurrent: a loss after every time step (report §2.2.3)
     width: int = 64  # hidden units of our presets
     conv_channels: int = 8  # learned field filters of our presets (0 = none)
+    xla: str = "auto"  # compile the training step with XLA: auto (long runs) | always | never
 
     def validate(self, key: str) -> None:
         _require(self.preset in PRESETS, f"{key}.preset", f"must be one of {', '.join(PRESETS)}")
@@ -175,6 +177,7 @@ class ModelTrainConfig:
         _require(self.patience >= 0, f"{key}.patience", "must be ≥ 0")
         _require(self.width >= 1, f"{key}.width", "must be ≥ 1")
         _require(self.conv_channels >= 0, f"{key}.conv_channels", "must be ≥ 0")
+        _require(self.xla in XLA_MODES, f"{key}.xla", f"must be one of {', '.join(XLA_MODES)}")
 
 
 @dataclasses.dataclass(frozen=True)

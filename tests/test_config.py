@@ -18,6 +18,8 @@ from pipeline.errors import ConfigError
     ({"generate": {"n_samples": 0}}, "generate.n_samples"),
     ({"generate": {"splits": {"train": 0.5, "validation": 0.1, "test": 0.1}}}, "generate.splits"),
     ({"generate": {"store_full_potential": "yes"}}, "generate.store_full_potential"),
+    ({"train": {"cnn": {"xla": True}}}, "train.cnn.xla"),
+    ({"train": {"cnn": {"xla": "sometimes"}}}, "train.cnn.xla must be one of auto"),
     ({"unknown_section": {}}, "unknown_section"),
 ])
 def test_invalid_values_name_their_key(raw, key):

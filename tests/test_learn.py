@@ -15,7 +15,8 @@ from pipeline.learn.data import FEED_FORWARD, RECURRENT, Normaliser, split_datas
 from pipeline.learn.layers import PhysicalPotential
 from pipeline.learn.models import build_model
 from pipeline.learn.predict import predict_outputs
-from pipeline.learn.train import load_model, read_history, train_model
+from pipeline.learn.train import (XLA_MIN_STEPS, load_model, read_history, train_model,
+                                  use_xla)
 from pipeline.store.reader import read_arrays, store_files
 
 
@@ -80,6 +81,19 @@ def test_each_model_trains_saves_and_reloads(name, tiny_store, params_file, tmp_
     batch = next(iter(split_dataset(tiny_store, "validation", history["view"], 8)))[0]
     assert model.count_params() == trained.count_params()
     np.testing.assert_allclose(np.asarray(model(batch)), np.asarray(trained(batch)), rtol=1e-6)
+
+
+def test_xla_training_is_the_plain_training_compiled(tiny_store, params_file, tmp_path):
+    histories = {}
+    for mode in ("always", "never"):
+        params = _quick(params_file, "rnn", f"train.rnn.xla={mode}")
+        model, histories[mode] = train_model("rnn", params, tiny_store, tmp_path / mode,
+                                             log=lambda line: None)
+        assert model.jit_compile is (mode == "always")
+    np.testing.assert_allclose(histories["always"]["step_loss"], histories["never"]["step_loss"],
+                               rtol=1e-4, atol=1e-5)
+    auto = _quick(params_file, "rnn").train.rnn
+    assert (use_xla(auto, total_steps=6), use_xla(auto, total_steps=XLA_MIN_STEPS)) == (False, True)
 
 
 def test_loss_falls_on_a_small_learnable_set(tiny_store, params_file, tmp_path):

@@ -33,6 +33,23 @@ from .predict import predict_outputs
 
 
 BATCH_LOSS = "batch_loss"
+# Keras leaves XLA off on CPU-only machines. Compiled, the training steps of the DNN, CNN
+# and CRNN take about half the CPU time (benchmarks/train_speed.py), but compiling costs
+# 5-60 s a model (the feed-forward mass scan is a long graph): worth it for long runs only.
+XLA_MIN_STEPS = 1000
+
+
+def use_xla(cfg, total_steps: int) -> bool:
+    """Whether ``train.<model>.xla`` asks for an XLA-compiled training step."""
+    return cfg.xla == "always" or (cfg.xla == "auto" and total_steps >= XLA_MIN_STEPS)
+
+
+def compile_model(model: keras.Model, cfg, total_steps: int, xla: bool | None = None) -> None:
+    """Loss, optimiser (its schedule spans ``total_steps``) and the per-step loss metric."""
+    loss = MassLoss(cfg.loss, cfg.huber_delta, cfg.loss_every_step)
+    model.compile(optimizer=_optimizer(cfg, total_steps), loss=loss,
+                  metrics=[BatchLoss(loss, name=BATCH_LOSS)],
+                  jit_compile=use_xla(cfg, total_steps) if xla is None else xla)
 
 
 def check_store(directory: Path, params: Params, splits=("train", "validation")) -> dict:
@@ -91,16 +108,15 @@ def train_model(name: str, params: Params, data_dir: Path, out_dir: Path,
                           repeat=True, normaliser=normaliser)
     validation = split_dataset(data_dir, "validation", view, 256, normaliser=normaliser)
     model = build_model(name, cfg, physics, normaliser)
-    loss = MassLoss(cfg.loss, cfg.huber_delta, cfg.loss_every_step)
-    model.compile(optimizer=_optimizer(cfg, steps * cfg.epochs), loss=loss,
-                  metrics=[BatchLoss(loss, name=BATCH_LOSS)])
+    compile_model(model, cfg, steps * cfg.epochs)
     step_log = StepLog()
     callbacks = [step_log]
     if cfg.patience:
         callbacks.append(keras.callbacks.EarlyStopping(patience=cfg.patience,
                                                        restore_best_weights=True))
     log(f"{name}: preset {cfg.preset}, {model.count_params()} parameters, "
-        f"{cfg.epochs} epochs × {steps} steps of {cfg.batch_size}")
+        f"{cfg.epochs} epochs × {steps} steps of {cfg.batch_size}"
+        f"{', XLA' if model.jit_compile else ''}")
     started = time.perf_counter()
     with warnings.catch_warnings():  # Keras warns, wrongly, that a validation set ran dry
         warnings.filterwarnings("ignore", message="Your input ran out of data")
