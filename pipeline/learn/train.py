@@ -33,9 +33,10 @@ from .predict import predict_outputs
 
 
 BATCH_LOSS = "batch_loss"
-# Keras leaves XLA off on CPU-only machines. Compiled, the training steps of the DNN, CNN
-# and CRNN take about half the CPU time (benchmarks/train_speed.py), but compiling costs
-# 5-60 s a model (the feed-forward mass scan is a long graph): worth it for long runs only.
+# Keras leaves XLA off on CPU-only machines. Compiled, a training step on 2 cores is
+# 1.4-1.7x faster for the CNN, 1.5-1.7x for the RNN, 1.8-2.1x for the CRNN and up to 1.35x
+# for the DNN (benchmarks/train_speed.py), but compiling costs 5-60 s a model (the
+# feed-forward mass scan is a long graph): worth it for long runs only.
 XLA_MIN_STEPS = 1000
 
 
