@@ -3,7 +3,8 @@
     python -m benchmarks.loader_speed [--data data/shards] [--steps 60] [--rounds 5]
 
 Prints samples/s of (a) the loader alone (shards → batches of the recurrent view),
-(b) CRNN training from in-memory batches made in advance and (c) CRNN training from
+(b) CRNN training (its step compiled as ``massfield train`` compiles it: by XLA) from
+in-memory batches made in advance and (c) CRNN training from
 the shards — (b) and (c) by one model, medians of rounds in which they take turns —
 with the ratios that matter: loader / training step (want ≥ 3) and shards / memory
 (want ≥ 0.9); and (d) the loader's view building per batch on one core, compiled by
