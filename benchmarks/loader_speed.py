@@ -21,6 +21,7 @@ from pathlib import Path
 import pipeline.learn  # noqa: F401  (quiet TensorFlow)
 import tensorflow as tf
 
+from benchmarks import train_steps
 from pipeline.config import load_params
 from pipeline.learn.data import RECURRENT, Normaliser, make_view, split_dataset, view_builder
 from pipeline.learn.models import build_model
@@ -79,20 +80,13 @@ def training_rates(sources: dict[str, tf.data.Dataset], params, normaliser: Norm
     model.fit(sources["memory"], steps_per_epoch=2, epochs=1, verbose=0)  # build and trace
     iterators = {name: iter(dataset) for name, dataset in sources.items()}
 
-    def train(iterator, n: int) -> None:
-        for _ in range(n):
-            logs = model.train_function(iterator)
-        if hasattr(logs, "get_value"):  # some Keras versions wrap the logs in an Optional
-            logs = logs.get_value()
-        float(logs["loss"])  # wait for the last step
-
     for iterator in iterators.values():
-        train(iterator, 5)  # warm up: prefetch buffers filled, every kernel run once
+        train_steps(model, iterator, 5)  # warm up: prefetch buffers filled, every kernel run once
     rates = {name: [] for name in sources}
     for _ in range(rounds):
         for name, iterator in iterators.items():
             start = time.perf_counter()
-            train(iterator, steps)
+            train_steps(model, iterator, steps)
             rates[name].append(steps * cfg.batch_size / (time.perf_counter() - start))
     return {name: statistics.median(values) for name, values in rates.items()}
 

@@ -19,18 +19,13 @@ from pathlib import Path
 
 import pipeline.learn  # noqa: F401  (quiet TensorFlow)
 
+from benchmarks import train_steps
 from pipeline.config import MODEL_NAMES, load_params
 from pipeline.learn.data import Normaliser, split_dataset
 from pipeline.learn.models import VIEWS, build_model
 from pipeline.learn.train import compile_model
 
 WARM_UP = 3
-
-
-def _wait(logs) -> None:
-    if hasattr(logs, "get_value"):  # some Keras versions wrap the logs in an Optional
-        logs = logs.get_value()
-    float(logs["loss"])
 
 
 def step_times(name: str, params, data: Path, steps: int, rounds: int) -> dict[str, dict]:
@@ -47,13 +42,11 @@ def step_times(name: str, params, data: Path, steps: int, rounds: int) -> dict[s
         runs[label] = {"model": model, "iterator": iter(dataset), "wall": [], "cpu": [],
                        "first": time.perf_counter() - started}
     for run in runs.values():
-        _wait(run["model"].train_function(run["iterator"]))
+        train_steps(run["model"], run["iterator"], 1)
     for _ in range(rounds):
         for run in runs.values():
             wall, cpu = time.perf_counter(), time.process_time()
-            for _ in range(steps):
-                logs = run["model"].train_function(run["iterator"])
-            _wait(logs)
+            train_steps(run["model"], run["iterator"], steps)
             run["wall"].append((time.perf_counter() - wall) / steps * 1000)
             run["cpu"].append((time.process_time() - cpu) / steps * 1000)
     return {label: {"first": run["first"], "wall": statistics.median(run["wall"]),
