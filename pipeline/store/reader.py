@@ -30,6 +30,14 @@ def read_blocks(path, fields: tuple[str, ...] = MODEL_FIELDS) -> Iterator[tuple[
             yield tuple(h5[name][start:start + READ_BLOCK] for name in fields)
 
 
+def read_shard(path, fields: tuple[str, ...] = MODEL_FIELDS) -> tuple[np.ndarray, ...]:
+    """Whole datasets of one shard (opened here), each in one read."""
+    if isinstance(path, bytes):  # tf.data hands generator arguments over as bytes
+        path = path.decode()
+    with h5py.File(path, "r") as h5:
+        return tuple(h5[name][:] for name in fields)
+
+
 def store_files(directory: Path, split: str | None) -> list[Path]:
     """Shards of ``split`` from the manifest, or every shard-*.h5 when split is None."""
     directory = Path(directory)
