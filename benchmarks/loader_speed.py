@@ -15,17 +15,21 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from pathlib import Path
 
-import pipeline.learn  # noqa: F401  (quiet TensorFlow)
+from pipeline.learn import quiet_tensorflow
+
+quiet_tensorflow()  # before TensorFlow loads
+
 import tensorflow as tf
 
-from benchmarks import train_steps
+from benchmarks import save, train_steps
 from pipeline.config import load_params
 from pipeline.learn.data import RECURRENT, Normaliser, make_view, split_dataset, view_builder
 from pipeline.learn.models import build_model
-from pipeline.learn.train import compile_model
+from pipeline.learn.train import compile_model, with_store_params
 from pipeline.store.reader import read_arrays, shard_layout, store_files
 
 
@@ -98,7 +102,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    params = load_params(args.params)
+    params = with_store_params(load_params(args.params), args.data)
     batch = params.train.crnn.batch_size
     normaliser = Normaliser.from_store(args.data)
     psi, encoding, mass = read_arrays(store_files(args.data, "train")[:4])
@@ -120,6 +124,12 @@ def main() -> None:
     print(f"shards / in memory         : {shards / memory:8.2f}")
     print(f"view per batch, XLA / plain: {views['xla']:8.2f} / {views['plain']:.2f} ms "
           f"({views['plain'] / views['xla']:.1f}x)")
+    save("loader_speed", {"loader_per_s": loader, "memory_per_s": memory,
+                          "shards_per_s": shards, "loader_over_step": loader / memory,
+                          "shards_over_memory": shards / memory, "view_ms_xla": views["xla"],
+                          "view_ms_plain": views["plain"], "steps": args.steps,
+                          "rounds": args.rounds},
+         "python -m benchmarks.loader_speed " + " ".join(sys.argv[1:]))
 
 
 if __name__ == "__main__":

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 
 import noise
 import numpy as np
 
+from benchmarks import save
 from pipeline.config import PhysicsConfig
 from pipeline.physics.field import trap_weights
 from pipeline.physics.sample import make_samples, sample_streams
@@ -82,6 +84,11 @@ def main() -> None:
     print(f"report approach : {report_rate:10.1f} samples/s/core ({args.report_samples} samples)")
     print(f"massfield       : {our_rate:10.1f} samples/s/core ({args.our_samples} samples)")
     print(f"speed-up        : {our_rate / report_rate:10.1f}x")
+    save("physics_speed", {"report_per_s": report_rate, "massfield_per_s": our_rate,
+                           "speed_up": our_rate / report_rate,
+                           "report_samples": args.report_samples,
+                           "massfield_samples": args.our_samples},
+         "python -m benchmarks.physics_speed " + " ".join(sys.argv[1:]))
 
 
 if __name__ == "__main__":

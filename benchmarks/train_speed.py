@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from pathlib import Path
 
-import pipeline.learn  # noqa: F401  (quiet TensorFlow)
+from pipeline.learn import quiet_tensorflow
 
-from benchmarks import train_steps
+quiet_tensorflow()  # before TensorFlow loads
+
+from benchmarks import save, train_steps
 from pipeline.config import MODEL_NAMES, load_params
 from pipeline.learn.data import Normaliser, split_dataset
 from pipeline.learn.models import VIEWS, build_model
-from pipeline.learn.train import compile_model
+from pipeline.learn.train import compile_model, with_store_params
 
 WARM_UP = 3
 
@@ -61,16 +64,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    params = load_params(args.params)
+    params = with_store_params(load_params(args.params), args.data)
+    rows = {}
     print(f"{'model':5} {'first steps s':>15} {'wall ms/step':>15} {'CPU ms/step':>15} "
           f"{'plain/XLA wall':>15} {'CPU':>5}")
     print(f"{'':5} {'plain / XLA':>15} {'plain / XLA':>15} {'plain / XLA':>15}")
     for name in args.models:
-        t = step_times(name, params, args.data, args.steps, args.rounds)
+        rows[name] = t = step_times(name, params, args.data, args.steps, args.rounds)
         plain, xla = t["plain"], t["xla"]
         print(f"{name:5} {plain['first']:7.1f} / {xla['first']:5.1f} "
               f"{plain['wall']:7.1f} / {xla['wall']:5.1f} {plain['cpu']:7.1f} / {xla['cpu']:5.1f} "
               f"{plain['wall'] / xla['wall']:14.2f}x {plain['cpu'] / xla['cpu']:4.2f}x", flush=True)
+    save("train_speed", {"steps": args.steps, "rounds": args.rounds, "models": rows},
+         "python -m benchmarks.train_speed " + " ".join(sys.argv[1:]))
 
 
 if __name__ == "__main__":

@@ -5,4 +5,4 @@ Layers, each knowing nothing of the ones after it:
 → ``evaluate``/``figures``; ``cli`` wires them to the ``massfield`` command.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,31 +1,40 @@
-"""params.yaml → typed, validated, frozen objects.
+"""params.yaml → typed, validated objects.
 
-Configuration enters the program once, here, and is passed down. Every check
-names the offending key (``physics.mass_low``) so that a user can fix the file
-or the ``--set`` override without reading code.
+Configuration enters the program once, here, and is passed down. OmegaConf (which DVC
+installs) owns the mechanics: it reads the YAML (YAML 1.2 numbers such as ``1e-3``),
+coerces each value to the type of its dataclass field and applies dotted ``--set``
+overrides. ``validate()`` then checks meaning. Every error names its key
+(``physics.mass_low``) so that a user can fix the file or the override without
+reading code.
+
+One source of defaults: the dataclass defaults below are the values of the
+repository's params.yaml (tests/test_config.py holds the two equal).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
+import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from .errors import ConfigError
 
 DEFAULT_PARAMS = Path("params.yaml")
+SECTIONS = ("physics", "generate", "train", "evaluate")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class PhysicsConfig:
     """How one sample is made (report §2.1, §3.1). Lengths are in pixels of the fine grid."""
 
     size: int = 256  # fine grid, pixels per side; covers one noise unit
-    downsample: int = 8  # k of equation 2: psi is (size/k)²
+    downsample: int = 8  # the report's k (equation 2): psi is (size/downsample)²
     octaves: int = 4
     persistence: float = 0.5
     lacunarity: float = 2.0
@@ -43,6 +52,10 @@ class PhysicsConfig:
     start_velocity: tuple[float, float] = (0.0, 0.0)
     max_redraws: int = 1000  # per sample, before giving up on escaping particles
 
+    def __post_init__(self):
+        self.start = None if self.start is None else tuple(self.start)
+        self.start_velocity = tuple(self.start_velocity)
+
     @property
     def grid(self) -> int:
         """Side of the coarse grid psi and the encodings live on."""
@@ -59,13 +72,10 @@ class PhysicsConfig:
     def validate(self) -> None:
         _require(self.size >= 8, "physics.size", "must be at least 8")
         _require(self.downsample >= 1, "physics.downsample", "must be ≥ 1")
-        _require(self.size // max(self.downsample, 1) >= 2, "physics.downsample",
-                 "must leave a coarse grid of at least 2 × 2")
-        _require(
-            self.size % self.downsample == 0,
-            "physics.size",
-            f"({self.size}) must be divisible by physics.downsample ({self.downsample})",
-        )
+        _require(self.size // self.downsample >= 4, "physics.downsample",
+                 "must leave a coarse grid of at least 4 × 4 (physics.size / downsample)")
+        _require(self.size % self.downsample == 0, "physics.size",
+                 f"({self.size}) must be divisible by physics.downsample ({self.downsample})")
         _require(self.octaves >= 1, "physics.octaves", "must be ≥ 1")
         _require(self.persistence > 0, "physics.persistence", "must be > 0")
         _require(self.lacunarity > 0, "physics.lacunarity", "must be > 0")
@@ -73,31 +83,28 @@ class PhysicsConfig:
         _require(0 <= self.base <= 255, "physics.base", "must be in 0…255")
         _require(self.offset_high > 0, "physics.offset_high", "must be > 0")
         _require(self.trap_flatness > 0, "physics.trap_flatness", "must be > 0")
-        _require(
-            0 < self.mass_low < self.mass_high,
-            "physics.mass_low",
-            f"and physics.mass_high must satisfy 0 < mass_low < mass_high "
-            f"(got {self.mass_low}, {self.mass_high})",
-        )
+        _require(self.trap_safety > 0, "physics.trap_safety", "must be > 0")
+        _require(0 < self.mass_low < self.mass_high, "physics.mass_low",
+                 f"and physics.mass_high must satisfy 0 < mass_low < mass_high "
+                 f"(got {self.mass_low}, {self.mass_high})")
         _require(self.n_positions >= 2, "physics.n_positions", "must be ≥ 2")
-        _require(self.time_steps >= 1, "physics.time_steps", "must be ≥ 1")
+        _require(self.time_steps >= 2, "physics.time_steps",
+                 "must be ≥ 2 (a path needs two snapshots)")
         _require(self.stride >= 1, "physics.stride", "must be ≥ 1")
-        _require(
-            self.stride * (self.time_steps - 1) < self.n_positions,
-            "physics.stride",
-            f"× (time_steps − 1) = {self.stride * (self.time_steps - 1)} lies beyond the "
-            f"trajectory (physics.n_positions = {self.n_positions})",
-        )
+        _require(self.stride * (self.time_steps - 1) < self.n_positions, "physics.stride",
+                 f"× (time_steps − 1) = {self.stride * (self.time_steps - 1)} lies beyond the "
+                 f"trajectory (physics.n_positions = {self.n_positions})")
+        for key in ("start", "start_velocity"):
+            value = getattr(self, key)
+            _require(value is None or len(value) == 2, f"physics.{key}",
+                     f"must be a list of two numbers [x, y], got {value and list(value)}")
         x, y = self.start_position
-        _require(
-            0 <= x < self.size and 0 <= y < self.size,
-            "physics.start",
-            f"must lie inside the grid [0, {self.size})",
-        )
+        _require(0 <= x < self.size and 0 <= y < self.size, "physics.start",
+                 f"must lie inside the grid [0, {self.size})")
         _require(self.max_redraws >= 0, "physics.max_redraws", "must be ≥ 0")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class SplitFractions:
     train: float = 0.8
     validation: float = 0.1
@@ -111,16 +118,19 @@ class SplitFractions:
         _require(self.train > 0, "generate.splits.train", "must be > 0")
 
 
-@dataclasses.dataclass(frozen=True)
+MAX_SHARD_BYTES = 2 << 30  # a worker holds one shard in memory while it makes it
+
+
+@dataclasses.dataclass
 class GenerateConfig:
     """How many samples, in which shards, from which seed."""
 
     seed: int = 2020
-    n_samples: int = 20000
-    shard_size: int = 1000
-    splits: SplitFractions = SplitFractions()
+    n_samples: int = 40000
+    shard_size: int = 2000
+    splits: SplitFractions = dataclasses.field(default_factory=SplitFractions)
     store_full_potential: bool = False
-    compression_level: int = 1  # gzip level of every dataset (0 = none)
+    compression_level: int = 1  # see params.yaml: which datasets it applies to
 
     @property
     def n_shards(self) -> int:
@@ -139,32 +149,37 @@ class GenerateConfig:
 
 
 MODEL_NAMES = ("dnn", "cnn", "rnn", "crnn")
-PRESETS = ("ours", "seed")
+MODEL_LABELS = {"dnn": "DNN", "cnn": "CNN", "rnn": "RNN", "crnn": "CRNN"}
+FEED_FORWARD_MODELS = ("dnn", "cnn")
+PRESETS = ("physics-informed", "report")
 LOSSES = ("gaussian", "huber", "mse", "mape")
 XLA_MODES = ("auto", "always", "never")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class ModelTrainConfig:
     """How one model is built and trained (``train.<model>`` in params.yaml)."""
 
-    preset: str = "ours"  # "ours": accurate and cheap; "seed": the report's architecture
+    preset: str = "physics-informed"  # or "report": the report's architecture (§3.2)
+    mass_scan: bool = True  # DNN/CNN physics-informed: simulate candidate masses in the graph
     loss: str = "gaussian"  # gaussian (NLL, predicts σ too) | huber | mse | mape
     huber_delta: float = 0.3
     learning_rate: float = 0.003
     schedule: str = "cosine"  # cosine decay over the run, or constant
     batch_size: int = 64
-    epochs: int = 10
+    epochs: int = 6
     steps_per_epoch: int | None = None  # None: one pass over the train split per epoch
+    train_samples: int | None = None  # None: all; else the first train shards holding this many
     patience: int = 3  # early stopping on validation loss, in epochs; 0 = off
     seed: int = 0
     loss_every_step: bool = False  # recurrent: a loss after every time step (report §2.2.3)
-    width: int = 64  # hidden units of our presets
-    conv_channels: int = 8  # learned field filters of our presets (0 = none)
+    width: int = 64  # hidden units of the physics-informed presets
+    conv_channels: int = 8  # learned field filters of the physics-informed presets (0 = none)
     xla: str = "auto"  # compile the training step with XLA: auto (long runs) | always | never
 
     def validate(self, key: str) -> None:
-        _require(self.preset in PRESETS, f"{key}.preset", f"must be one of {', '.join(PRESETS)}")
+        _require(self.preset in PRESETS, f"{key}.preset",
+                 f"must be one of {', '.join(PRESETS)} (formerly ours and seed)")
         _require(self.loss in LOSSES, f"{key}.loss", f"must be one of {', '.join(LOSSES)}")
         _require(self.schedule in ("cosine", "constant"), f"{key}.schedule",
                  "must be cosine or constant")
@@ -174,18 +189,25 @@ class ModelTrainConfig:
         _require(self.epochs >= 1, f"{key}.epochs", "must be ≥ 1")
         _require(self.steps_per_epoch is None or self.steps_per_epoch >= 1,
                  f"{key}.steps_per_epoch", "must be ≥ 1 or null")
+        _require(self.train_samples is None or self.train_samples >= 1,
+                 f"{key}.train_samples", "must be ≥ 1 or null")
         _require(self.patience >= 0, f"{key}.patience", "must be ≥ 0")
+        _require(self.seed >= 0, f"{key}.seed", "must be ≥ 0")
         _require(self.width >= 1, f"{key}.width", "must be ≥ 1")
         _require(self.conv_channels >= 0, f"{key}.conv_channels", "must be ≥ 0")
         _require(self.xla in XLA_MODES, f"{key}.xla", f"must be one of {', '.join(XLA_MODES)}")
 
 
-@dataclasses.dataclass(frozen=True)
+def _model_defaults(**values):
+    return dataclasses.field(default_factory=lambda: ModelTrainConfig(**values))
+
+
+@dataclasses.dataclass
 class TrainConfig:
-    dnn: ModelTrainConfig = ModelTrainConfig()
-    cnn: ModelTrainConfig = ModelTrainConfig()
-    rnn: ModelTrainConfig = ModelTrainConfig()
-    crnn: ModelTrainConfig = ModelTrainConfig()
+    dnn: ModelTrainConfig = _model_defaults(epochs=4)
+    cnn: ModelTrainConfig = _model_defaults(epochs=6)
+    rnn: ModelTrainConfig = _model_defaults(epochs=6, conv_channels=0)
+    crnn: ModelTrainConfig = _model_defaults(epochs=7)
 
     def model(self, name: str) -> ModelTrainConfig:
         return getattr(self, name)
@@ -195,7 +217,7 @@ class TrainConfig:
             self.model(name).validate(f"train.{name}")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class EvaluateConfig:
     """A second, independently seeded store: do the models generalise beyond their seed?"""
 
@@ -207,14 +229,15 @@ class EvaluateConfig:
         _require(self.holdout_samples >= 1, "evaluate.holdout_samples", "must be ≥ 1")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class Params:
-    physics: PhysicsConfig = PhysicsConfig()
-    generate: GenerateConfig = GenerateConfig()
-    train: TrainConfig = TrainConfig()
-    evaluate: EvaluateConfig = EvaluateConfig()
+    physics: PhysicsConfig = dataclasses.field(default_factory=PhysicsConfig)
+    generate: GenerateConfig = dataclasses.field(default_factory=GenerateConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    evaluate: EvaluateConfig = dataclasses.field(default_factory=EvaluateConfig)
 
     def validate(self) -> None:
+        _require_finite(self)
         self.physics.validate()
         self.generate.validate()
         self.train.validate()
@@ -229,6 +252,17 @@ def _require(condition: bool, key: str, message: str) -> None:
         raise ConfigError(f"{key} {message}")
 
 
+def _require_finite(config: Any, prefix: str = "") -> None:
+    """NaN and ±inf pass every comparison-free check and fail much later: refuse them here."""
+    for field in dataclasses.fields(config):
+        value, key = getattr(config, field.name), f"{prefix}{field.name}"
+        if dataclasses.is_dataclass(value):
+            _require_finite(value, f"{key}.")
+        for item in value if isinstance(value, tuple) else (value,):
+            _require(not isinstance(item, float) or math.isfinite(item), key,
+                     f"must be a finite number, got {item}")
+
+
 def _to_plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _to_plain(v) for k, v in value.items()}
@@ -237,115 +271,82 @@ def _to_plain(value: Any) -> Any:
     return value
 
 
-def _coerce(value: Any, annotation: Any, key: str) -> Any:
-    """Check ``value`` against a field annotation, converting ints to floats and lists to tuples."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(annotation)
-        if value is None and type(None) in options:
-            return None
-        inner = [a for a in options if a is not type(None)]
-        return _coerce(value, inner[0], key)
-    if dataclasses.is_dataclass(annotation):
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{key} must be a mapping of keys to values, got {value!r}")
-        return _build(annotation, value, key)
-    if origin is tuple:
-        args = typing.get_args(annotation)
-        if not isinstance(value, (list, tuple)) or len(value) != len(args):
-            raise ConfigError(f"{key} must be a list of {len(args)} numbers, got {value!r}")
-        return tuple(_coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
-    if annotation is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{key} must be true or false, got {value!r}")
-        return value
-    if annotation is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key} must be an integer, got {value!r}")
-        return value
-    if annotation is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key} must be a number, got {value!r}")
-        return float(value)
-    if annotation is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{key} must be a string, got {value!r}")
-        return value
-    return value
+def _schema() -> DictConfig:
+    """The typed tree every params file is merged into (writable: OmegaConf marks nothing
+    read-only for non-frozen dataclasses)."""
+    return OmegaConf.structured(Params)
 
 
-def _build(cls: type, mapping: Mapping[str, Any], prefix: str = "") -> Any:
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    for key in mapping:
-        if key not in names:
-            where = f"{prefix}.{key}" if prefix else key
-            raise ConfigError(f"unknown key {where}; valid keys here: {', '.join(sorted(names))}")
-    values = {
-        name: _coerce(mapping[name], hints[name], f"{prefix}.{name}" if prefix else name)
-        for name in names
-        if name in mapping
-    }
-    return cls(**values)
+def _merge(base: DictConfig, update: DictConfig, source: str) -> DictConfig:
+    """Merge ``update`` into ``base``; errors name the key and where it came from."""
+    try:
+        return OmegaConf.merge(base, update)
+    except ConfigKeyError as exc:
+        key = str(exc.full_key or "")
+        parent = key.rpartition(".")[0]
+        valid = OmegaConf.select(base, parent) if parent else base
+        names = ", ".join(sorted(valid.keys())) if isinstance(valid, DictConfig) else ""
+        raise ConfigError(f"{source}: unknown key {key}; valid keys here: {names}") from None
+    except OmegaConfBaseException as exc:
+        reason = str(exc).splitlines()[0].replace("Merge error: ", "")
+        where = f"{exc.full_key}: " if exc.full_key else ""
+        raise ConfigError(f"{source}: {where}{reason}") from None
 
 
-def params_from_dict(raw: Mapping[str, Any]) -> Params:
-    """Build and validate Params; missing keys take the defaults above."""
-    if not isinstance(raw, Mapping):
-        raise ConfigError("params must be a mapping with sections physics, generate, …")
-    params = _build(Params, raw)
+def _finish(config: DictConfig) -> Params:
+    params = OmegaConf.to_object(config)
     params.validate()
     return params
 
 
-def read_params_file(path: Path) -> dict[str, Any]:
+def params_from_dict(raw: Mapping[str, Any], source: str = "params") -> Params:
+    """Build and validate Params from plain data (a shard's or manifest's params)."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: must be a mapping with sections {', '.join(SECTIONS)}")
+    return _finish(_merge(_schema(), OmegaConf.create(dict(raw)), source))
+
+
+def read_params_file(path: Path) -> DictConfig:
+    """The params file as an untyped tree; ConfigError naming the file if unreadable."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: params file not found; pass --params FILE") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a params file; pass --params FILE") \
+            from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read params file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") \
+            from None
     try:
-        raw = yaml.safe_load(text) or {}
+        raw = OmegaConf.create(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: must hold a mapping of sections (physics, generate, …)")
+    if not isinstance(raw, DictConfig) or not raw:
+        raise ConfigError(f"{path}: must hold a mapping of sections ({', '.join(SECTIONS)}); "
+                          f"see the repository's params.yaml")
     return raw
 
 
-def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
-    """Apply ``KEY=VALUE`` overrides (``dvc exp run --set-param`` syntax); VALUE is YAML."""
-    import copy
-
-    result = copy.deepcopy(raw)
-    defaults = Params().to_dict()
+def overrides_tree(overrides: tuple[str, ...] | list[str]) -> DictConfig:
+    """``KEY=VALUE`` overrides (``dvc exp run --set-param`` syntax; VALUE is YAML)."""
     for item in overrides:
-        key, sep, text = item.partition("=")
-        if not sep or not key:
+        key, sep, _ = item.partition("=")
+        if not sep or not key.strip():
             raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. generate.n_samples=5000")
-        parts = key.split(".")
-        known = defaults
-        for part in parts[:-1]:
-            if not isinstance(known, dict) or part not in known:
-                raise ConfigError(f"--set {key}: unknown key; see params.yaml for valid keys")
-            known = known[part]
-        if not isinstance(known, dict) or parts[-1] not in known:
-            raise ConfigError(f"--set {key}: unknown key; see params.yaml for valid keys")
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError:
-            value = text
-        node = result
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"--set {key}: {part} is not a section")
-        node[parts[-1]] = value
-    return result
+    try:
+        return OmegaConf.from_dotlist(list(overrides))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set: a value is not valid YAML ({str(exc).splitlines()[0]})") \
+            from None
 
 
 def load_params(path: Path = DEFAULT_PARAMS, overrides: tuple[str, ...] = ()) -> Params:
     """The one entry point: read params.yaml, apply --set overrides, validate."""
-    return params_from_dict(apply_overrides(read_params_file(path), list(overrides)))
+    config = _merge(_schema(), read_params_file(path), str(path))
+    for item in overrides:
+        config = _merge(config, overrides_tree([item]), f"--set {item}")
+    return _finish(config)

@@ -9,7 +9,10 @@ import pytest
 import yaml
 
 from pipeline.config import Params, load_params
+from pipeline.learn import quiet_tensorflow
 from pipeline.store.generate import generate_store
+
+quiet_tensorflow()  # once for the whole session, before any test imports Keras
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_GENERATE = {"seed": 7, "n_samples": 40, "shard_size": 8,
@@ -49,3 +52,19 @@ def tiny_store(tmp_path_factory) -> Path:
     params = load_params(write_params(root / "params.yaml"))
     generate_store(params, root / "shards", scheduler="synchronous")
     return root / "shards"
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tiny_store, tmp_path_factory) -> Path:
+    """Two quickly trained models beside the tiny store: a physics-informed RNN (Gaussian
+    head) and the report's DNN (Huber, a point model)."""
+    from pipeline.learn.train import train_model
+
+    models = tmp_path_factory.mktemp("models")
+    params = load_params(tiny_store.parent / "params.yaml",
+                         ("train.rnn.epochs=1", "train.rnn.steps_per_epoch=3",
+                          "train.dnn.epochs=1", "train.dnn.steps_per_epoch=3",
+                          "train.dnn.loss=huber", "train.dnn.preset=report"))
+    for name in ("rnn", "dnn"):
+        train_model(name, params, tiny_store, models / name, log=lambda line: None)
+    return models

@@ -51,7 +51,7 @@ def test_unwritable_output_directory_is_a_clear_error(params_file, tmp_path):
     blocker.write_text("not a directory")
     result = _run("generate", "--params", params_file, "--out", blocker / "shards")
     assert result.exit_code == 1
-    assert "cannot create output directory" in result.output and "--out" in result.output
+    assert "cannot write the output directory" in result.output and "--out" in result.output
 
 
 def test_inspect_verify_reports_bad_files_and_exits_1(tiny_store, tmp_path):
@@ -61,9 +61,9 @@ def test_inspect_verify_reports_bad_files_and_exits_1(tiny_store, tmp_path):
     result = _run("inspect", store, "--verify")
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and "shard-00004.h5" in lines[0]
+    assert len(lines) == 2 and "shard-00004.h5" in lines[0] and "1 with problems" in lines[1]
 
 
 def test_inspect_missing_directory(tmp_path):
     result = _run("inspect", tmp_path / "nothing")
-    assert result.exit_code == 1 and "no such directory" in result.output
+    assert result.exit_code == 1 and "nothing: no such directory" in result.output

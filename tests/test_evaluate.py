@@ -8,13 +8,14 @@ import shutil
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from scipy.stats import lognorm
 
 from pipeline.cli import main
 from pipeline.config import load_params
 from pipeline.evaluate.metrics import r2_score, regression_metrics, uncertainty_metrics
 from pipeline.evaluate.physics_baseline import physics_inversion, positions_from_encoding
 from pipeline.evaluate.table import BEGIN, END
-from pipeline.learn.train import train_model
+from pipeline.learn.calibration import calibrate, predictive
 from pipeline.store.reader import read_arrays, store_files
 
 
@@ -41,36 +42,53 @@ def test_metrics_on_known_values():
     assert np.isnan(constant["pearson"]) and constant["r2"] == pytest.approx(0.0)
     rng = np.random.default_rng(0)
     truth = rng.uniform(0.1, 1, 20000)
-    mean = truth + rng.normal(0, 0.05, truth.size)
-    good = uncertainty_metrics(truth, mean, np.full(truth.size, 0.05))
+    mean = truth * np.exp(rng.normal(0, 0.05, truth.size))  # log-normal errors of 5 %
+    good = uncertainty_metrics(truth, mean, np.full(truth.size, 0.05), (0.1, 1.0))
     assert good["coverage_90"] == pytest.approx(0.9, abs=0.01)
-    assert uncertainty_metrics(truth, mean, np.full(truth.size, 0.02))["coverage_90"] < 0.6
+    assert all(c == pytest.approx(0.9, abs=0.02) for c in good["coverage_90_by_tercile"])
+    # the NLL is the log-normal density's, against scipy's
+    expected = -lognorm.logpdf(truth, s=0.05, scale=mean).mean()
+    assert good["nll"] == pytest.approx(expected, rel=1e-9)
+    narrow = uncertainty_metrics(truth, mean, np.full(truth.size, 0.02), (0.1, 1.0))
+    assert narrow["coverage_90"] < 0.6
 
 
-@pytest.fixture(scope="module")
-def trained(tiny_store, tmp_path_factory):
-    """Two quickly trained models (one Gaussian, one conformal) beside the tiny store."""
-    models = tmp_path_factory.mktemp("models")
-    params = load_params(tiny_store.parent / "params.yaml",
-                         ("train.rnn.epochs=1", "train.rnn.steps_per_epoch=3",
-                          "train.dnn.epochs=1", "train.dnn.steps_per_epoch=3",
-                          "train.dnn.loss=huber", "train.dnn.preset=seed"))
-    for name in ("rnn", "dnn"):
-        train_model(name, params, tiny_store, models / name, log=lambda line: None)
-    return models
+def test_calibration_holds_in_every_third_of_the_mass_range():
+    """A model whose relative error grows with the mass: one global factor would cover the
+    light third too often and the heavy third too rarely; per-tercile factors do not."""
+    rng = np.random.default_rng(1)
+
+    def draw(n):
+        truth = rng.uniform(0.1, 1.0, n)
+        spread = 0.03 + 0.05 * truth  # 3.5 % for the lightest, 8 % for the heaviest
+        mean = truth * np.exp(rng.normal(0, spread))
+        return {"mass": truth, "mean": mean, "sigma": 0.05 * mean}  # σ: a flat 5 %
+
+    validation, test = draw(6000), draw(6000)
+
+    def thirds(calibration):
+        out = predictive(test, calibration)
+        assert np.all(out["lower_90"] >= 0.1) and np.all(out["upper_90"] <= 1.0)
+        return uncertainty_metrics(test["mass"], out["mean"], out["sigma_log"],
+                                   (0.1, 1.0))["coverage_90_by_tercile"]
+
+    light, _, heavy = thirds(calibrate(validation, (0.1, 1.0), bins=1))
+    assert light > 0.95 and heavy < 0.86  # one factor for the whole range
+    assert all(0.87 <= c <= 0.93 for c in thirds(calibrate(validation, (0.1, 1.0))))
 
 
-def test_evaluate_plot_table_and_predict_through_the_cli(tiny_store, trained, tmp_path):
+@pytest.mark.slow
+def test_evaluate_plot_table_and_predict_through_the_cli(tiny_store, tiny_models, tmp_path):
     runner = CliRunner()
     metrics, predictions = tmp_path / "metrics.json", tmp_path / "predictions.csv"
-    result = runner.invoke(main, ["evaluate", "--data", str(tiny_store), "--models", str(trained),
-                                  "--train-data", str(tiny_store), "--metrics", str(metrics),
-                                  "--predictions", str(predictions)])
+    result = runner.invoke(main, ["evaluate", "--data", str(tiny_store), "--models",
+                                  str(tiny_models),
+                                  "--metrics", str(metrics), "--predictions", str(predictions)])
     assert result.exit_code == 0, result.output
     scores = json.loads(metrics.read_text())
     assert set(scores["models"]) == {"rnn", "dnn"} and scores["samples"] == 8
     assert len(scores["models"]["rnn"]["r2_per_step"]) == 10
-    assert scores["models"]["dnn"]["uncertainty"] == "split conformal on validation"
+    assert scores["models"]["dnn"]["uncertainty"].startswith("point, log-mass")
     assert predictions.read_text().count("\n") == 9
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{BEGIN}\nSTALE TABLE\n{END}\nrest\n")
@@ -80,30 +98,31 @@ def test_evaluate_plot_table_and_predict_through_the_cli(tiny_store, trained, tm
                                   "--every-step", absent])
     assert result.exit_code == 0
     text = readme.read_text()
-    assert "| RNN (ours) | -0.038 |" in text and "STALE TABLE" not in text
+    assert "| RNN, physics-informed | no | – |" in text and "STALE TABLE" not in text
+    assert "| DNN, report | no | 0.373 |" in text
     assert text.startswith("intro\n") and text.endswith("rest\n") and "holdout" not in text
     result = runner.invoke(main, ["plot", "--metrics", str(metrics), "--predictions",
-                                  str(predictions), "--models", str(trained), "--data",
-                                  str(tiny_store), "--out", str(tmp_path / "plots"),
-                                  "--params", str(tiny_store.parent / "params.yaml")])
+                                  str(predictions), "--models", str(tiny_models), "--data",
+                                  str(tiny_store), "--out", str(tmp_path / "plots")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "plots" / "calibration.png").stat().st_size > 10_000
     result = runner.invoke(main, ["predict", "rnn", "--data", str(tiny_store), "--models",
-                                  str(trained)])
+                                  str(tiny_models)])
     assert result.exit_code == 0
     assert len(result.output.strip().splitlines()) == 41 and " ± " in result.output
 
 
-def test_evaluate_a_directory_without_manifest(tiny_store, trained, tmp_path):
+@pytest.mark.slow
+def test_evaluate_a_directory_without_manifest(tiny_store, tiny_models, tmp_path):
     loose = tmp_path / "loose"
     loose.mkdir()
     shutil.copy(tiny_store / "shard-00002.h5", loose)
-    result = CliRunner().invoke(main, ["evaluate", "--data", str(loose), "--models", str(trained),
-                                       "--train-data", str(tiny_store), "--metrics",
-                                       str(tmp_path / "m.json"), "--predictions",
+    result = CliRunner().invoke(main, ["evaluate", "--data", str(loose), "--models",
+                                       str(tiny_models),
+                                       "--metrics", str(tmp_path / "m.json"), "--predictions",
                                        str(tmp_path / "p.csv")])
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "m.json").read_text())["scope"] == "all shards"
     result = CliRunner().invoke(main, ["predict", "crnn", "--data", str(loose), "--models",
-                                       str(trained)])
+                                       str(tiny_models)])
     assert result.exit_code == 1 and "massfield train crnn" in result.output

@@ -8,8 +8,14 @@ import pytest
 
 from pipeline.config import PhysicsConfig
 from pipeline.physics.encoding import encode_positions, summed_encoding, to_grid
-from pipeline.physics.field import (block_mean, force_field, noise_field, potential,
-                                    potential_from_noise, trap_weights)
+from pipeline.physics.field import (
+    block_mean,
+    force_field,
+    noise_field,
+    potential,
+    potential_from_noise,
+    trap_weights,
+)
 from pipeline.physics.integrator import NOT_ESCAPED, simulate, simulate_batch
 from pipeline.physics.perlin import perlin_grid, perlin_points
 from pipeline.physics.sample import make_sample, make_samples, sample_streams
@@ -26,7 +32,7 @@ def _float32_points(rng, n):
 def _pnoise2(xs, ys, octaves, base=0, persistence=0.5, lacunarity=2.0):
     return np.array([noise.pnoise2(x, y, octaves=octaves, persistence=persistence,
                                    lacunarity=lacunarity, repeatx=1024, repeaty=1024, base=base)
-                     for x, y in zip(xs, ys)])
+                     for x, y in zip(xs, ys, strict=True)])
 
 
 @pytest.mark.parametrize("octaves", [1, 2, 3, 4, 5, 6])
@@ -112,7 +118,10 @@ def test_lighter_particle_runs_the_same_path_faster():
     centre = np.array([128.0, 128.0])
     heavy, _ = simulate(phi, 0.9, centre, rest, 100)
     light, _ = simulate(phi, 0.9 / 4, centre, rest, 50)
-    step = lambda tr: np.linalg.norm(np.diff(tr, axis=0), axis=1).sum()
+
+    def step(trajectory):
+        return np.linalg.norm(np.diff(trajectory, axis=0), axis=1).sum()
+
     assert step(light[:25]) > 1.5 * step(heavy[:25])
     # a particle 4× lighter follows the same path twice as fast: r_light(t) ≈ r_heavy(2t)
     gap = np.linalg.norm(light[:25] - heavy[:50:2], axis=1)

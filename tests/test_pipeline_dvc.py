@@ -12,7 +12,8 @@ import yaml
 
 from conftest import REPO, TINY_GENERATE
 
-pytestmark = pytest.mark.skipif(shutil.which("dvc") is None, reason="dvc is not installed")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("dvc") is None, reason="dvc is not installed")]
 
 TINY_TRAIN = {"epochs": 1, "steps_per_epoch": 2, "batch_size": 8, "patience": 0}
 
@@ -54,18 +55,32 @@ def test_dvc_repro_runs_everything_once_then_only_what_changed(tmp_path):
     _set_params(repo / "params.yaml", _tiny)
     _run("dvc", "repro", cwd=repo)
     metrics = json.loads((repo / "data/metrics.json").read_text())
-    assert set(metrics["models"]) == {"dnn", "cnn", "rnn", "crnn"}
+    assert set(metrics["models"]) == {"dnn", "cnn", "rnn", "crnn", "dnn-no-scan", "cnn-no-scan"}
+    simulators = {key for key, scores in metrics["models"].items() if scores["simulator"]}
+    assert simulators == {"dnn", "cnn"}
     assert metrics["samples"] == 8 and "physics_inversion" in metrics["baselines"]
     assert (repo / "data/plots/predicted_vs_actual.png").stat().st_size > 10_000
     assert (repo / "data/plots/curves/loss_crnn.csv").exists()
     assert (repo / "dvc.lock").exists()
     # a second run does nothing
-    assert "up to date" in _run("dvc", "status", cwd=repo)
+    assert "up to date" in _run("dvc", "status", "dvc.yaml", cwd=repo)
     second = _run("dvc", "repro", cwd=repo)
     assert "Running stage" not in second
     # only the CRNN's training and what depends on it are stale after changing train.crnn
     _set_params(repo / "params.yaml", lambda p: p["train"]["crnn"].update(learning_rate=0.001))
-    assert set(yaml.safe_load(_run("dvc", "status", "--json", cwd=repo))) == {"train@crnn"}
+    stale = yaml.safe_load(_run("dvc", "status", "--json", "dvc.yaml", cwd=repo))
+    assert set(stale) == {"train@crnn"}
     third = _run("dvc", "repro", cwd=repo)
     ran = set(re.findall(r"Running stage '([^']+)'", third))
     assert ran == {"train@crnn", "evaluate", "plots", "evaluate_holdout"}
+    # an experiment on the default pipeline: a coarser ψ through generate, train, evaluate
+    _run("git", "add", "-A", cwd=repo)
+    _run("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tiny", cwd=repo)
+    _run("dvc", "exp", "run", "-S", "physics.downsample=16", "evaluate_every_step", cwd=repo)
+    shown = json.loads(_run("dvc", "exp", "show", "--json", cwd=repo))
+    runs = [rev["data"] for baseline in shown for exp in baseline.get("experiments") or []
+            for rev in exp["revs"]]
+    assert len(runs) == 1
+    assert runs[0]["params"]["params.yaml"]["data"]["physics"]["downsample"] == 16
+    every_step = runs[0]["metrics"]["data/metrics_every_step.json"]["data"]
+    assert every_step["samples"] == 8 and "r2" in every_step["models"]["rnn"]

@@ -27,3 +27,10 @@ def test_generated_data_is_not_tracked():
     tracked = subprocess.run(["git", "ls-files", "data"], cwd=REPO, capture_output=True,
                              text=True).stdout.split()
     assert all(not name.endswith((".h5", ".keras", ".png")) for name in tracked)
+
+
+def test_benchmark_doc_is_rendered_from_the_saved_figures():
+    """docs/benchmarks.md is written by `python -m benchmarks.render`, never by hand."""
+    from benchmarks.render import DOC, render
+
+    assert DOC.read_text() == render()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -22,7 +23,12 @@ from pipeline.store.generate import generate_store
 from pipeline.store.lock import store_lock
 from pipeline.store.manifest import read_manifest, read_stats
 from pipeline.store.schema import DATASETS
-from pipeline.store.summary import verify_store
+from pipeline.store.shard import shard_image
+from pipeline.store.summary import verify_location
+
+
+def verify_store(directory):
+    return verify_location(directory)[0]
 
 
 def _bytes(directory: Path) -> dict[str, bytes]:
@@ -42,7 +48,10 @@ def test_store_layout_attributes_and_manifest(tiny_store):
         for spec in DATASETS:
             if spec.name in h5:
                 assert h5[spec.name].attrs["units"] and h5[spec.name].attrs["description"]
-        assert h5.attrs["shard_index"] == 0 and h5.attrs["schema_version"] == 1
+        assert h5.attrs["shard_index"] == 0 and h5.attrs["schema_version"] == 2
+        assert len(h5.attrs["content_sha256"]) == 64
+        for name in h5:  # any HDF5 reader can check a dataset with hashlib
+            assert h5[name].attrs["sha256"] == hashlib.sha256(h5[name][()].tobytes()).hexdigest()
         assert json.loads(h5.attrs["params"])["generate"]["seed"] == 7
         np.testing.assert_array_equal(h5["positions"][()], h5["trajectory"][:, ::10])
     stats = read_stats(tiny_store)
@@ -50,6 +59,7 @@ def test_store_layout_attributes_and_manifest(tiny_store):
     assert 0.1 < stats["mass"]["mean"] < 1.0 and stats["potential"]["std"] > 0
 
 
+@pytest.mark.slow
 def test_local_cluster_and_threads_give_byte_identical_shards(tiny_store, tmp_path):
     params = load_params(tiny_store.parent / "params.yaml")
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -105,6 +115,7 @@ def test_second_writer_is_refused_by_the_lock(tiny_store, tmp_path):
     assert not list(store.glob("shard-*"))
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_then_rerun_completes_identically(tmp_path):
     params_file = write_params(tmp_path / "params.yaml",
                                generate={"n_samples": 60, "shard_size": 6})
@@ -169,3 +180,19 @@ def test_verify_catches_physically_wrong_values(tiny_store, tmp_path):
         h5["potential"][2, 0, 0] = 0.0
     found = " ".join(verify_store(store)["shard-00000.h5"])
     assert "masses outside" in found and "centroids" in found
+
+
+def test_same_bytes_when_something_holds_the_datasets(tiny_store, monkeypatch):
+    """Where HDF5 places a chunk depended on when its Dataset object was released: Dask's
+    profiler, sampling the writer's frames, kept them alive and changed the file's bytes."""
+    params = load_params(tiny_store.parent / "params.yaml")
+    plain = shard_image(1, params)[0]
+    held, create = [], h5py.Group.create_dataset
+
+    def holding(self, *args, **kwargs):
+        held.append(create(self, *args, **kwargs))
+        return held[-1]
+
+    monkeypatch.setattr(h5py.Group, "create_dataset", holding)
+    assert shard_image(1, params)[0] == plain and held
+    assert plain == (tiny_store / "shard-00001.h5").read_bytes()

@@ -1,20 +1,22 @@
 """The non-ML method the report proposed (§2.1) but never built: invert the simulation.
 
 From what the models see — ψ (32×32) and the encoded positions — upsample ψ smoothly
-(cubic, aligned with the block means), simulate candidate masses from the observed
-start with the report's integrator, and keep the mass whose positions best match the
-observed ones at the first kept time steps: a grid over the mass range, then a golden-section
-search inside the best bracket. All in one jitted call per batch.
+(the cubic spline of :mod:`pipeline.physics.upsample`, which the mass scan uses too),
+simulate candidate masses from the observed start with the report's integrator, and keep
+the mass whose positions best match the observed ones at the first kept time steps: a
+grid over the mass range, then a golden-section search inside the best bracket. All in
+one jitted call per batch.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
-from scipy.ndimage import map_coordinates
 
 from ..config import PhysicsConfig
+from ..physics.field import potential as fine_potential
 from ..physics.integrator import simulate_into
+from ..physics.upsample import upsample
 
 GOLDEN = 0.6180339887498949
 # Match only the first snapshots (t = 0, 10, 20): later ones mostly measure how far the
@@ -22,14 +24,6 @@ GOLDEN = 0.6180339887498949
 # test samples of the default store, R² by snapshots used: 2–3: 0.986, 5: 0.985,
 # 8: 0.971, all 10: 0.950.
 SNAPSHOTS = 3
-
-
-def upsample(psi: np.ndarray, physics: PhysicsConfig) -> np.ndarray:
-    """Cubic interpolation of ψ onto the fine grid; coarse cell i centres on pixel k·i + (k−1)/2."""
-    k = physics.downsample
-    coarse = (np.arange(physics.size) - (k - 1) / 2) / k
-    rows, cols = np.meshgrid(coarse, coarse, indexing="ij")
-    return map_coordinates(psi.astype(np.float64), [rows, cols], order=3, mode="nearest")
 
 
 def positions_from_encoding(encoding: np.ndarray, downsample: int) -> np.ndarray:
@@ -88,8 +82,12 @@ def invert_masses(phis, observed, kept, start, velocity, n_positions, low, high,
 
 def physics_inversion(potential: np.ndarray, encoding: np.ndarray, physics: PhysicsConfig,
                       snapshots: int = SNAPSHOTS, n_grid: int = 64, n_refine: int = 20,
-                      batch: int = 256) -> np.ndarray:
-    """Mass estimates for samples of ψ (n, G, G) and encodings (n, T, G, G)."""
+                      batch: int = 256, noise_offset: np.ndarray | None = None) -> np.ndarray:
+    """Mass estimates for samples of ψ (n, G, G) and encodings (n, T, G, G).
+
+    With ``noise_offset`` (n, 2), the simulation runs in each sample's true fine field φ
+    instead of ψ upsampled: what coarse-graining hides, measured (no model sees φ).
+    """
     observed = positions_from_encoding(encoding[:, :snapshots], physics.downsample)
     kept = np.array(physics.kept_steps[:snapshots], np.int64)
     start = np.array(physics.start_position, np.float64)
@@ -97,7 +95,10 @@ def physics_inversion(potential: np.ndarray, encoding: np.ndarray, physics: Phys
     estimates = np.empty(len(potential))
     for first in range(0, len(potential), batch):
         chunk = slice(first, first + batch)
-        phis = np.stack([upsample(psi, physics) for psi in potential[chunk]])
+        if noise_offset is None:
+            phis = upsample(potential[chunk], physics.size, physics.downsample)
+        else:
+            phis = np.stack([fine_potential(tuple(o), physics) for o in noise_offset[chunk]])
         estimates[chunk] = invert_masses(phis, observed[chunk], kept, start, velocity,
                                          physics.n_positions, physics.mass_low,
                                          physics.mass_high, n_grid, n_refine)

@@ -1,36 +1,51 @@
-"""``massfield predict``: mass ± calibrated σ for every sample of a directory of shards."""
+"""``massfield predict``: mass, calibrated σ and 90 % interval for every sample, streamed.
+
+Rows come shard by shard, so a million-sample store prints or writes in constant memory.
+The model is refused if the shards were made with other physics than it was trained on.
+"""
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import DataError
-from ..learn.calibration import Z90, calibrated_sigma
-from ..learn.data import Normaliser
-from ..learn.predict import predict_files
-from ..learn.train import load_model, read_history
 from ..store.atomic import atomic_path
-from ..store.reader import store_files
-from .run import trained_models
+from ..store.reader import shard_files
+from .compatibility import evaluation_params
+from .run import load_models
+
+COLUMNS = ("sample", "mass", "sigma", "lower_90", "upper_90")
 
 
-def predict_directory(name: str, data_dir: Path, models_dir: Path) -> list[dict]:
-    path = trained_models(models_dir).get(name)
-    if path is None:
-        raise DataError(f"{models_dir}: no {name}.keras; run `massfield train {name}` first")
-    history = read_history(path.with_name(f"{name}.history.json"))
-    files = [str(f) for f in store_files(data_dir, None)]
-    predictions = predict_files(load_model(path), files, history["view"],
-                                Normaliser(**history["normaliser"]))
-    sigma = calibrated_sigma(predictions, history["calibration"])
-    return [{"sample": i, "mass": float(m), "sigma": float(s),
-             "lower_90": float(m - Z90 * s), "upper_90": float(m + Z90 * s)}
-            for i, (m, s) in enumerate(zip(predictions["mean"], sigma))]
+def predict_rows(name: str, location: Path, models_dir: Path,
+                 allow_shift: bool = False) -> Iterator[dict]:
+    """One row per sample of the shards at ``location``, in file order."""
+    from ..learn.calibration import predictive
+    from ..learn.data import Normaliser
+    from ..learn.predict import file_batches
+
+    files = shard_files(location)
+    given = evaluation_params(location, files)
+    _, model, history = load_models(models_dir, given, location, allow_shift, only=name)[name]
+    normaliser = Normaliser(**history["normaliser"])
+    sample = 0
+    for raw in file_batches(model, [str(f) for f in files], history["view"], normaliser):
+        out = predictive(raw, history["calibration"])
+        for i in range(len(out["mean"])):
+            yield {"sample": sample, "mass": float(out["mean"][i]),
+                   "sigma": float(out["sigma"][i]), "lower_90": float(out["lower_90"][i]),
+                   "upper_90": float(out["upper_90"][i])}
+            sample += 1
 
 
-def write_table(path: Path, table: list[dict]) -> None:
+def write_rows(path: Path, rows: Iterator[dict]) -> int:
+    """Stream rows into a CSV that appears under its name only once complete."""
+    count = 0
     with atomic_path(Path(path)) as partial, open(partial, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(table[0]))
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
-        writer.writerows(table)
+        for row in rows:
+            writer.writerow(row)
+            count += 1
+    return count

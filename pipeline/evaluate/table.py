@@ -1,4 +1,4 @@
-"""The README's results table, made from metrics.json (never typed by hand)."""
+"""The README's results tables, made from the metrics files (never typed by hand)."""
 
 from __future__ import annotations
 
@@ -7,70 +7,143 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import MODEL_LABELS, MODEL_NAMES
 from ..errors import DataError
 from .run import REPORT_TABLE_1
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
-NAMES = {"dnn": "DNN", "cnn": "CNN", "rnn": "RNN", "crnn": "CRNN"}
+BASELINE_LABELS = {"physics_inversion": "physics inversion from ψ (no learning)",
+                   "physics_inversion_fine_field": "physics inversion from the fine field φ "
+                                                   "(which no model sees)",
+                   "predict_the_mean": "predict the mean"}
+
+
+MODEL_KEYS = ("model", "preset", "mass_scan", "simulator", "r2", "pearson", "mae",
+              "median_relative_error", "coverage_90", "coverage_90_by_tercile", "nll",
+              "train_seconds", "calibration")
+
+
+def check_metrics(metrics, path: Path) -> dict:
+    """The metrics of ``massfield evaluate``; DataError naming the file if they are not."""
+    try:
+        problem = None
+        for key in ("samples", "scope", "models", "baselines"):
+            if key not in metrics:
+                problem = key
+        for scores in metrics["models"].values():
+            problem = problem or next((k for k in MODEL_KEYS if k not in scores), None)
+        problem = problem or next((k for k in BASELINE_LABELS if k not in metrics["baselines"]),
+                                  None)
+    except (TypeError, AttributeError, KeyError):
+        problem = "models"
+    if problem:
+        raise DataError(f"{path}: not metrics of this massfield (no {problem}); re-run "
+                        f"`massfield evaluate` (or `dvc repro`)")
+    return metrics
+
+
+def model_label(key: str, scores: dict) -> str:
+    """"DNN, physics-informed + mass scan" — what a row is, from what evaluate recorded."""
+    label = f"{MODEL_LABELS[scores['model']]}, {scores['preset']}"
+    if scores["model"] in ("dnn", "cnn") and scores["preset"] == "physics-informed":
+        label += " + mass scan" if scores["mass_scan"] else ", no mass scan"
+    return label
+
+
+def ordered(models: dict) -> list[str]:
+    """Metrics keys by architecture, then as trained (dnn, dnn-no-scan, cnn, …)."""
+    return sorted(models, key=lambda key: (MODEL_NAMES.index(models[key]["model"]), key))
+
+
+def _number(value, digits: int, percent: bool = False) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    return f"{100 * value:.{digits}f} %" if percent else f"{value:.{digits}f}"
+
+
+def _main_table(metrics: dict) -> list[str]:
+    lines = [f"Held-out samples: {metrics['samples']} ({metrics['scope']}). Coverage: of the "
+             "90 % intervals, overall and in the light / middle / heavy third of true masses.",
+             "", "| model | simulator inside | report R² | R² | Pearson | MAE | median rel. error "
+             "| 90 % coverage | by mass third | NLL | train time |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for key in ordered(metrics["models"]):
+        m = metrics["models"][key]
+        report = REPORT_TABLE_1[m["model"]] if m["preset"] == "report" else None
+        thirds = " / ".join(_number(c, 2) for c in m["coverage_90_by_tercile"])
+        lines.append(f"| {model_label(key, m)} | {'yes' if m['simulator'] else 'no'} "
+                     f"| {_number(report, 3)} | **{_number(m['r2'], 3)}** "
+                     f"| {_number(m['pearson'], 3)} | {_number(m['mae'], 4)} "
+                     f"| {_number(m['median_relative_error'], 1, percent=True)} "
+                     f"| {_number(m['coverage_90'], 3)} | {thirds} | {_number(m['nll'], 2)} "
+                     f"| {m['train_seconds']:.0f} s |")
+    for key, label in BASELINE_LABELS.items():
+        b = metrics["baselines"][key]
+        lines.append(f"| {label} | {'no' if key == 'predict_the_mean' else 'yes'} | – "
+                     f"| {_number(b['r2'], 3)} | {_number(b['pearson'], 3)} "
+                     f"| {_number(b['mae'], 4)} "
+                     f"| {_number(b['median_relative_error'], 1, percent=True)} | – | – | – | – |")
+    return lines
+
+
+def _holdout_table(holdout: dict) -> list[str]:
+    lines = ["", f"Generalisation: {holdout['samples']} samples of a store generated with "
+             "another `generate.seed` (`evaluate.holdout_seed`):", "",
+             "| model | R² | 90 % coverage |", "|---|---|---|"]
+    for key in ordered(holdout["models"]):
+        m = holdout["models"][key]
+        lines.append(f"| {model_label(key, m)} | {_number(m['r2'], 3)} "
+                     f"| {_number(m['coverage_90'], 3)} |")
+    b = holdout["baselines"]["physics_inversion"]
+    return lines + [f"| physics inversion | {_number(b['r2'], 3)} | – |"]
+
+
+def _per_step_table(metrics: dict, every_step: dict | None) -> list[str]:
+    curves = {model_label(k, m): m["r2_per_step"] for k, m in metrics["models"].items()
+              if "r2_per_step" in m}
+    if every_step:
+        curves.update({f"{model_label(k, m)}, loss at every step": m["r2_per_step"]
+                       for k, m in every_step["models"].items() if "r2_per_step" in m})
+    if not curves:
+        return []
+    steps = len(next(iter(curves.values())))
+    lines = ["", "R² of the prediction after t snapshots:", "",
+             "| model | " + " | ".join(f"t={t}" for t in range(1, steps + 1)) + " |",
+             "|---|" + "---|" * steps]
+    return lines + [f"| {label} | " + " | ".join(_number(v, 3) for v in values) + " |"
+                    for label, values in curves.items()]
+
+
+def _repeats_table(repeats: dict) -> list[str]:
+    lines = ["", "The report's Table 1, its architectures retrained (`massfield repeat`, "
+             "R² of the raw output on the test split):", "",
+             "| model (preset) | runs | median R² | report | within ±0.1 | all runs |",
+             "|---|---|---|---|---|---|"]
+    for key, values in repeats.items():
+        name, preset = key.split(":")
+        median = float(np.median(values))
+        within = "yes" if abs(median - REPORT_TABLE_1[name]) <= 0.1 else "no"
+        lines.append(f"| {MODEL_LABELS[name]} ({preset}) | {len(values)} | {median:.3f} | "
+                     f"{REPORT_TABLE_1[name]:.3f} | {within} | "
+                     + ", ".join(f"{v:.3f}" for v in values) + " |")
+    return lines
 
 
 def results_table(metrics: dict, repeats: dict | None = None, holdout: dict | None = None,
                   every_step: dict | None = None) -> str:
-    lines = [f"Held-out samples: {metrics['samples']} ({metrics['scope']}).", "",
-             "| model | report R² (Table 1) | our R² | Pearson | MAE | median rel. error "
-             "| 90 % coverage | NLL | train time |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for name, label in NAMES.items():
-        m = metrics["models"].get(name)
-        if m is None:
-            continue
-        lines.append(f"| {label} ({m['preset']}) | {REPORT_TABLE_1[name]:.3f} | **{m['r2']:.3f}** "
-                     f"| {m['pearson']:.3f} | {m['mae']:.4f} "
-                     f"| {100 * m['median_relative_error']:.1f} % "
-                     f"| {m['coverage_90']:.3f} | {m['nll']:.2f} | {m['train_seconds']:.0f} s |")
-    for key, label in (("physics_inversion", "physics inversion (no learning)"),
-                       ("predict_the_mean", "predict the mean")):
-        b = metrics["baselines"][key]
-        pearson = "–" if b["pearson"] != b["pearson"] else f"{b['pearson']:.3f}"
-        lines.append(f"| {label} | – | {b['r2']:.3f} | {pearson} | {b['mae']:.4f} "
-                     f"| {100 * b['median_relative_error']:.1f} % | – | – | – |")
+    lines = _main_table(metrics)
     if holdout:
-        lines += ["", f"Generalisation: {holdout['samples']} samples of a store generated with "
-                  "another `generate.seed` (`evaluate.holdout_seed`):", "",
-                  "| model | R² | 90 % coverage |", "|---|---|---|"]
-        for name, m in holdout["models"].items():
-            lines.append(f"| {NAMES[name]} | {m['r2']:.3f} | {m['coverage_90']:.3f} |")
-        b = holdout["baselines"]["physics_inversion"]
-        lines.append(f"| physics inversion | {b['r2']:.3f} | – |")
-    curves = {f"{NAMES[n]}": m["r2_per_step"] for n, m in metrics["models"].items()
-              if "r2_per_step" in m}
-    if every_step:
-        curves.update({f"{NAMES[n]}, loss at every step": m["r2_per_step"]
-                       for n, m in every_step["models"].items() if "r2_per_step" in m})
-    if curves:
-        steps = len(next(iter(curves.values())))
-        lines += ["", "R² of the prediction after t snapshots:", "",
-                  "| model | " + " | ".join(f"t={t}" for t in range(1, steps + 1)) + " |",
-                  "|---|" + "---|" * steps]
-        for label, values in curves.items():
-            lines.append(f"| {label} | " + " | ".join(f"{v:.3f}" for v in values) + " |")
+        lines += _holdout_table(holdout)
+    lines += _per_step_table(metrics, every_step)
     if repeats:
-        lines += ["", "Repeated runs (`massfield repeat`), R² on the test split:", "",
-                  "| model (preset) | runs | median R² | report | within ±0.1 | all runs |",
-                  "|---|---|---|---|---|---|"]
-        for key, values in repeats.items():
-            name, preset = key.split(":")
-            median = float(np.median(values))
-            within = "yes" if abs(median - REPORT_TABLE_1[name]) <= 0.1 else "no"
-            lines.append(f"| {NAMES[name]} ({preset}) | {len(values)} | {median:.3f} | "
-                         f"{REPORT_TABLE_1[name]:.3f} | {within} | "
-                         + ", ".join(f"{v:.3f}" for v in values) + " |")
+        lines += _repeats_table(repeats)
     return "\n".join(lines)
 
 
-def update_readme(readme: Path, table: str) -> None:
+def update_readme(readme: Path, table: str, begin: str = BEGIN, end: str = END) -> None:
+    """Replace what lies between the markers of ``readme`` with ``table``."""
     text = readme.read_text()
-    if BEGIN not in text or END not in text:
-        raise DataError(f"{readme}: no {BEGIN} … {END} markers to put the table between")
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    readme.write_text(pattern.sub(lambda _: f"{BEGIN}\n{table}\n{END}", text))
+    if begin not in text or end not in text:
+        raise DataError(f"{readme}: no {begin} … {end} markers to put the table between")
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
+    readme.write_text(pattern.sub(lambda _: f"{begin}\n{table}\n{end}", text))

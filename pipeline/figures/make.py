@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
-
-import numpy as np
 
 from ..config import PhysicsConfig
 from ..evaluate.metrics import CALIBRATION_LEVELS
-from ..store.atomic import write_json
+from ..evaluate.table import ordered
 from ..store.summary import read_sample
 from . import report, results
 from .samples import plot_sample
@@ -29,9 +26,9 @@ def dvc_curves(out: Path, metrics: dict, predictions: dict, histories: dict) -> 
     for name, history in histories.items():
         _write_csv(curves / f"loss_{name}.csv", ["step", "loss"],
                    enumerate(history["step_loss"]))
-    names = [n for n in ("dnn", "cnn", "rnn", "crnn", "physics") if n in predictions]
+    names = [*ordered(metrics["models"]), "physics"]
     _write_csv(curves / "predictions.csv", ["mass", *names],
-               zip(predictions["mass"], *(predictions[n] for n in names)))
+               zip(predictions["mass"], *(predictions[n] for n in names), strict=True))
     per_step = {n: s["r2_per_step"] for n, s in metrics["models"].items() if "r2_per_step" in s}
     if per_step:
         length = len(next(iter(per_step.values())))
@@ -42,39 +39,24 @@ def dvc_curves(out: Path, metrics: dict, predictions: dict, histories: dict) -> 
                 for level in CALIBRATION_LEVELS])
 
 
-def make_all(metrics: dict, predictions: dict, histories: dict, store: Path | None,
+def make_all(metrics: dict, predictions: dict, histories: dict, store: Path,
              physics: PhysicsConfig, out: Path, repeats: dict | None = None) -> list[Path]:
+    """Every figure and DVC curve; ``physics`` is the store's, ``histories`` keyed as the
+    metrics' models."""
     out = Path(out)
     made = [
         results.predicted_vs_actual(predictions, metrics, out / "predicted_vs_actual.png"),
         results.training_loss(histories, out / "training_loss.png"),
-        results.per_step_ratio(predictions, out / "per_step_ratio.png"),
+        results.per_step_ratio(predictions, metrics, out / "per_step_ratio.png"),
         results.r2_per_step(metrics, out / "r2_per_step.png"),
         results.calibration(metrics, out / "calibration.png"),
-        results.residuals(predictions, out / "residuals.png"),
+        results.residuals(predictions, metrics, out / "residuals.png"),
         report.four_warm(out / "four_warm.png", physics),
         report.loss_functions(out / "loss_functions.png"),
         report.fields_with_trajectories(out / "fields.png", physics),
     ]
-    if store is not None:
-        made.append(plot_sample(read_sample(store, 0), physics, out / "sample_inputs.png"))
+    made.append(plot_sample(read_sample(store, 0), physics, out / "sample_inputs.png"))
     if repeats:
         made.append(results.r2_distribution(repeats, out / "r2_repeats.png"))
     dvc_curves(out, metrics, predictions, histories)
     return made
-
-
-def read_repeats(directory: Path) -> dict[str, list[float]]:
-    """R² of repeated runs, from ``massfield repeat`` files (MODEL-PRESET.json)."""
-    found = {}
-    for path in sorted(Path(directory).glob("*.json")):
-        record = json.loads(path.read_text())
-        found[f"{record['model']}:{record['preset']}"] = record["r2"]
-    return found
-
-
-def write_repeats(directory: Path, model: str, preset: str, r2: list[float], extra: dict) -> Path:
-    path = Path(directory) / f"{model}-{preset}.json"
-    write_json(path, {"model": model, "preset": preset, "r2": r2,
-                      "median_r2": float(np.median(r2)), **extra})
-    return path

@@ -11,8 +11,7 @@ from ..config import PhysicsConfig
 from ..physics.encoding import encode_positions
 from ..physics.field import potential
 from ..physics.integrator import simulate
-from .results import _save
-from .samples import _field_panel
+from .common import field_panel, save
 
 
 def four_warm(path: Path, physics: PhysicsConfig, position=(83.0, 101.0)) -> Path:
@@ -29,18 +28,19 @@ def four_warm(path: Path, physics: PhysicsConfig, position=(83.0, 101.0)) -> Pat
     ax.set(xlim=(int(g[0]) - 1.5, int(g[0]) + 2.5), ylim=(int(g[1]) + 2.5, int(g[1]) - 1.5),
            title=f"four-warm encoding of pixel ({position[0]:g}, {position[1]:g})",
            xlabel="grid column (x)", ylabel="grid row (y)")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def loss_functions(path: Path, delta: float = 0.3) -> Path:
     """Figure 3: MSE, Huber (δ) and MAPE over (prediction, target)."""
-    from ..learn.losses import pointwise_loss  # TensorFlow only for this figure
     from keras import ops
+
+    from ..learn.losses import pointwise_loss  # TensorFlow only for this figure
 
     masses = np.linspace(0.1, 1.0, 120)
     target, prediction = np.meshgrid(masses, masses)
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    for ax, name in zip(axes, ("mse", "huber", "mape")):
+    for ax, name in zip(axes, ("mse", "huber", "mape"), strict=True):
         loss = ops.convert_to_numpy(pointwise_loss(
             name, ops.convert_to_tensor(target.ravel()),
             ops.convert_to_tensor(prediction.ravel()[:, None]), delta)).reshape(target.shape)
@@ -48,7 +48,7 @@ def loss_functions(path: Path, delta: float = 0.3) -> Path:
         fig.colorbar(image, ax=ax)
         ax.set(title=name.upper() if name != "huber" else f"Huber (δ = {delta})",
                xlabel="target mass", ylabel="predicted mass")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def fields_with_trajectories(path: Path, physics: PhysicsConfig, seed: int = 4,
@@ -62,7 +62,7 @@ def fields_with_trajectories(path: Path, physics: PhysicsConfig, seed: int = 4,
         trajectory, _ = simulate(phi, mass, np.array(physics.start_position),
                                  np.array(physics.start_velocity), steps)
         kept = trajectory[::physics.stride]
-        _field_panel(ax, phi, trajectory[np.isfinite(trajectory[:, 0])], kept, mass)
+        field_panel(ax, phi, trajectory[np.isfinite(trajectory[:, 0])], kept, mass)
         ax.set_title(f"offset ({offset[0]:.1f}, {offset[1]:.1f}), mass {mass}, "
                      f"{steps} steps", fontsize=9)
-    return _save(fig, path)
+    return save(fig, path)

@@ -38,7 +38,7 @@ class Normaliser:
     std: float
 
     @classmethod
-    def from_store(cls, directory: Path) -> "Normaliser":
+    def from_store(cls, directory: Path) -> Normaliser:
         stats = read_stats(directory)["potential"]
         return cls(mean=float(stats["mean"]), std=float(stats["std"]) or 1.0)
 

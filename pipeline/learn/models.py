@@ -1,11 +1,12 @@
 """The four models, in two presets each, as single vectorised Keras graphs.
 
-``seed`` presets are the report's architectures (§3.2, figure 6, listing 3), without
-its per-sample Python loop. ``ours`` read the four-warm encodings as what they are —
-bilinear weights — to sample field features at the particle and recover its
-positions, and process ψ once rather than once per time step; the feed-forward ones,
+``report`` presets are the report's architectures (§3.2, figure 6, listing 3), without
+its per-sample Python loop. ``physics-informed`` presets read the four-warm encodings as
+what they are — bilinear weights — to sample field features at the particle and recover
+its positions, and process ψ once rather than once per time step; the feed-forward ones,
 which see only the summed encodings, also fit simulated paths of candidate masses to
-that sum (:class:`~pipeline.learn.simulation.MassScan`).
+that sum (:class:`~pipeline.learn.simulation.MassScan`) unless ``mass_scan`` is off:
+those two contain a simulator.
 
 Every model maps its input view to (batch, steps, k): steps = 1 (feed-forward) or T
 (recurrent: a prediction after each time step); k = 2 for a Gaussian head, else 1.
@@ -18,12 +19,21 @@ import math
 import keras
 from keras import layers, ops
 
-from ..config import MODEL_NAMES, ModelTrainConfig, PhysicsConfig
+from ..config import FEED_FORWARD_MODELS, MODEL_NAMES, ModelTrainConfig, PhysicsConfig
 from ..errors import ConfigError
 from .data import FEED_FORWARD, RECURRENT, Normaliser
-from .layers import (Channel, CubicFieldAt, Displacements, EncodingPosition, FieldGradient,
-                     FixedPosition, LogMagnitude, PhysicalPotential, SampleAtEncoding,
-                     TraceMoments)
+from .layers import (
+    Channel,
+    CubicFieldAt,
+    Displacements,
+    EncodingPosition,
+    FieldGradient,
+    FixedPosition,
+    LogMagnitude,
+    PhysicalPotential,
+    SampleAtEncoding,
+    TraceMoments,
+)
 from .simulation import MassScan
 
 SIGMA_START = -2.25  # softplus(−2.25) ≈ 0.1: a first σ of a tenth of a mass unit
@@ -58,8 +68,11 @@ def _as_sequence(out):
 
 
 # --- the report's architectures ------------------------------------------------------
+# Sizes and activations from the report (§3.2, §4.2) and its authors' published code:
+# where the recurrent models process space (Flatten → Dense(32); Conv2D(10, 3) → MaxPool
+# → Flatten) that code applies no activation; the GRU has 32 units and the head is linear.
 
-def _dnn_seed(inputs, cfg, k, physics, normaliser):
+def _dnn_report(inputs, cfg, k, physics, normaliser):
     # Figure 6's sizes are not in the text. §4.2 gives the RNN "one dense, one GRU, and
     # another dense one with just the prediction" with "the same sizes as the dense model";
     # reading that as two hidden layers of 32 measured a median R² of 0.144 over five runs
@@ -68,29 +81,29 @@ def _dnn_seed(inputs, cfg, k, physics, normaliser):
     return _as_sequence(_head(hidden, k, positive=False))
 
 
-def _cnn_seed(inputs, cfg, k, physics, normaliser):
+def _cnn_report(inputs, cfg, k, physics, normaliser):
     hidden = layers.Conv2D(10, 3, padding="same", activation="relu")(inputs)
     hidden = layers.Flatten()(layers.MaxPooling2D()(hidden))
     hidden = layers.Dense(32, activation="relu")(hidden)
     return _as_sequence(_head(hidden, k, positive=False))
 
 
-def _rnn_seed(inputs, cfg, k, physics, normaliser):
+def _rnn_report(inputs, cfg, k, physics, normaliser):
     hidden = layers.TimeDistributed(layers.Flatten())(inputs)
-    hidden = layers.TimeDistributed(layers.Dense(32, activation="relu"))(hidden)
+    hidden = layers.TimeDistributed(layers.Dense(32))(hidden)
     hidden = layers.GRU(32, return_sequences=True)(hidden)
     return _head(hidden, k, positive=False)
 
 
-def _crnn_seed(inputs, cfg, k, physics, normaliser):
-    hidden = layers.TimeDistributed(layers.Conv2D(10, 3, padding="same", activation="relu"))(inputs)
+def _crnn_report(inputs, cfg, k, physics, normaliser):
+    hidden = layers.TimeDistributed(layers.Conv2D(10, 3, padding="same"))(inputs)
     hidden = layers.TimeDistributed(layers.MaxPooling2D())(hidden)
     hidden = layers.TimeDistributed(layers.Flatten())(hidden)
     hidden = layers.GRU(32, return_sequences=True)(hidden)
     return _head(hidden, k, positive=False)
 
 
-# --- ours ------------------------------------------------------------------------------
+# --- physics-informed -------------------------------------------------------------------
 
 def _learned_filters(psi, cfg):
     """``conv_channels`` learned filters of [ψ, ∂ψ/∂x, ∂ψ/∂y], at every cell."""
@@ -99,7 +112,7 @@ def _learned_filters(psi, cfg):
     return layers.Conv2D(cfg.conv_channels, 3, padding="same")(hidden)
 
 
-def _recurrent_ours(inputs, cfg, k, physics, learned_filters: bool):
+def _recurrent_physics(inputs, cfg, k, physics, learned_filters: bool):
     """Per step: the cubic field and force at the particle, its position, displacement and
     their log-lengths; then a GRU. ψ is read once (it is the same at every step)."""
     psi = Channel(0, first_step=True, keep_dims=True)(inputs)
@@ -120,20 +133,20 @@ def _recurrent_ours(inputs, cfg, k, physics, learned_filters: bool):
     return _head(hidden, k, positive=True)
 
 
-def _crnn_ours(inputs, cfg, k, physics, normaliser):
-    return _recurrent_ours(inputs, cfg, k, physics, learned_filters=True)
+def _crnn_physics(inputs, cfg, k, physics, normaliser):
+    return _recurrent_physics(inputs, cfg, k, physics, learned_filters=True)
 
 
-def _rnn_ours(inputs, cfg, k, physics, normaliser):
+def _rnn_physics(inputs, cfg, k, physics, normaliser):
     # no learned convolution: fixed read-out layers, a GRU and dense layers
-    return _recurrent_ours(inputs, cfg, k, physics, learned_filters=False)
+    return _recurrent_physics(inputs, cfg, k, physics, learned_filters=False)
 
 
-def _path_features(inputs, physics, normaliser):
+def _path_features(inputs, cfg, physics, normaliser):
     """What a feed-forward model can read from ψ and the summed encodings without learning:
     the cubic field at the (known) start, the path's moments near the start, the
-    field's finite differences summed along the path, and how well simulated paths of
-    candidate masses fit the summed encodings (:class:`MassScan`)."""
+    field's finite differences summed along the path, and (``mass_scan``) how well
+    simulated paths of candidate masses fit the summed encodings (:class:`MassScan`)."""
     psi = Channel(0, keep_dims=True)(inputs)
     trace = Channel(1)(inputs)
     grid = physics.grid
@@ -143,10 +156,11 @@ def _path_features(inputs, physics, normaliser):
     moments = TraceMoments(start)(trace)
     discs = layers.Reshape((-1, 3))(moments)
     along_path = SampleAtEncoding()([FieldGradient()(psi), layers.Reshape((1, grid, grid))(trace)])
-    return psi, trace, [at_start, LogMagnitude()(at_start[:, 1:]), moments,
-                        layers.Flatten()(LogMagnitude()(discs[..., 1:])),
-                        layers.Flatten()(along_path),
-                        MassScan.for_physics(physics, normaliser.mean, normaliser.std)(inputs)]
+    features = [at_start, LogMagnitude()(at_start[:, 1:]), moments,
+                layers.Flatten()(LogMagnitude()(discs[..., 1:])), layers.Flatten()(along_path)]
+    if cfg.mass_scan:
+        features.append(MassScan.for_physics(physics, normaliser.mean, normaliser.std)(inputs))
+    return psi, trace, features
 
 
 def _feed_forward_head(features, cfg, k):
@@ -156,8 +170,8 @@ def _feed_forward_head(features, cfg, k):
     return _as_sequence(_head(hidden, k, positive=True))
 
 
-def _cnn_ours(inputs, cfg, k, physics, normaliser):
-    psi, trace, features = _path_features(inputs, physics, normaliser)
+def _cnn_physics(inputs, cfg, k, physics, normaliser):
+    psi, trace, features = _path_features(inputs, cfg, physics, normaliser)
     hidden = layers.Concatenate()([FieldGradient()(psi), Channel(1, keep_dims=True)(inputs)])
     for _ in range(3):  # 7 × 7 cells: wide enough to see the spacing of early positions
         hidden = layers.Conv2D(max(cfg.conv_channels, 4), 3, padding="same",
@@ -168,17 +182,22 @@ def _cnn_ours(inputs, cfg, k, physics, normaliser):
     return _feed_forward_head(features, cfg, k)
 
 
-def _dnn_ours(inputs, cfg, k, physics, normaliser):
-    _, _, features = _path_features(inputs, physics, normaliser)
+def _dnn_physics(inputs, cfg, k, physics, normaliser):
+    _, _, features = _path_features(inputs, cfg, physics, normaliser)
     return _feed_forward_head(features + [layers.Flatten()(inputs)], cfg, k)
 
 
 BUILDERS = {
-    ("dnn", "seed"): _dnn_seed, ("cnn", "seed"): _cnn_seed,
-    ("rnn", "seed"): _rnn_seed, ("crnn", "seed"): _crnn_seed,
-    ("dnn", "ours"): _dnn_ours, ("cnn", "ours"): _cnn_ours,
-    ("rnn", "ours"): _rnn_ours, ("crnn", "ours"): _crnn_ours,
+    ("dnn", "report"): _dnn_report, ("cnn", "report"): _cnn_report,
+    ("rnn", "report"): _rnn_report, ("crnn", "report"): _crnn_report,
+    ("dnn", "physics-informed"): _dnn_physics, ("cnn", "physics-informed"): _cnn_physics,
+    ("rnn", "physics-informed"): _rnn_physics, ("crnn", "physics-informed"): _crnn_physics,
 }
+
+
+def contains_simulator(name: str, cfg: ModelTrainConfig) -> bool:
+    """Whether the model runs the report's integrator inside its graph (the mass scan)."""
+    return name in FEED_FORWARD_MODELS and cfg.preset == "physics-informed" and cfg.mass_scan
 
 
 def check_model_name(name: str) -> str:
@@ -197,10 +216,10 @@ def build_model(name: str, cfg: ModelTrainConfig, physics: PhysicsConfig,
     keras.utils.set_random_seed(cfg.seed)
     inputs = keras.Input(input_shape(name, physics), name="view")
     view = inputs
-    if cfg.preset == "seed":
+    if cfg.preset == "report":
         # The report fed its networks the raw potential (§2–3 standardise nothing). With
-        # the standardised ψ four of five seed CRNN runs collapsed to the mean mass.
+        # the standardised ψ four of five report-preset CRNN runs collapsed to the mean.
         view = PhysicalPotential(normaliser.mean, normaliser.std)(inputs)
     outputs = BUILDERS[(name, cfg.preset)](view, cfg, 2 if cfg.loss == "gaussian" else 1,
                                            physics, normaliser)
-    return keras.Model(inputs, outputs, name=f"{name}_{cfg.preset}")
+    return keras.Model(inputs, outputs, name=f"{name}_{cfg.preset.replace('-', '_')}")

@@ -1,6 +1,8 @@
-"""Model predictions over a split or a directory of shards, as plain NumPy arrays."""
+"""Model predictions over a split or a list of shards, as plain NumPy arrays."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import keras
 import numpy as np
@@ -9,20 +11,29 @@ from .data import Normaliser, files_dataset
 from .losses import mean_and_sigma
 
 
-def predict_outputs(model: keras.Model, dataset) -> dict[str, np.ndarray]:
-    """Run ``model`` over (view, mass) batches: true mass, mean and σ per time step."""
-    truths, outputs = [], []
+def batch_outputs(model: keras.Model, dataset) -> Iterator[dict[str, np.ndarray]]:
+    """Per batch of (view, mass): true mass, mean per time step, last mean (and σ)."""
     for view, mass in dataset:
-        outputs.append(np.asarray(model(view, training=False)))
-        truths.append(mass.numpy())
-    raw = np.concatenate(outputs)  # (n, steps, k)
-    mean, sigma = mean_and_sigma(keras.ops.convert_to_tensor(raw))
-    per_step = np.asarray(mean)
-    result = {"mass": np.concatenate(truths).astype(np.float64), "per_step": per_step,
-              "mean": per_step[:, -1]}
-    if sigma is not None:
-        result["sigma"] = np.asarray(sigma)[:, -1]
-    return result
+        raw = model(view, training=False)
+        mean, sigma = mean_and_sigma(raw)
+        per_step = np.asarray(mean, np.float64)
+        out = {"mass": mass.numpy().astype(np.float64), "per_step": per_step,
+               "mean": per_step[:, -1]}
+        if sigma is not None:
+            out["sigma"] = np.asarray(sigma, np.float64)[:, -1]
+        yield out
+
+
+def predict_outputs(model: keras.Model, dataset) -> dict[str, np.ndarray]:
+    """Every batch of :func:`batch_outputs`, concatenated."""
+    batches = list(batch_outputs(model, dataset))
+    return {key: np.concatenate([b[key] for b in batches]) for key in batches[0]}
+
+
+def file_batches(model: keras.Model, files: list[str], view: str, normaliser: Normaliser,
+                 batch_size: int = 256) -> Iterator[dict[str, np.ndarray]]:
+    """Predictions for the samples of ``files`` in file order, a batch at a time."""
+    return batch_outputs(model, files_dataset(files, view, batch_size, normaliser))
 
 
 def predict_files(model: keras.Model, files: list[str], view: str, normaliser: Normaliser,

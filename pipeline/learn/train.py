@@ -1,9 +1,11 @@
 """Train one model on a store's train split, validate on its validation split.
 
-Writes ``MODEL.keras`` and ``MODEL.history.json`` (loss per step and per epoch, the
-config, the wall time, the validation calibration of its uncertainty). Refuses a
-store that is missing, damaged, or generated with other params than ours. The test
-split is never opened here.
+The store describes itself: its physics and generation params come from its manifest,
+and params.yaml supplies only ``train.<model>``. Writes ``MODEL.keras`` and
+``MODEL.history.json``: loss per step and per epoch, the config, the wall time, the
+validation calibration of its uncertainty, and the store it was trained on (its physics,
+so that a model refuses a store of other physics). Every shard is checked before it is
+read; the test split is never opened here.
 """
 
 from __future__ import annotations
@@ -14,29 +16,27 @@ import math
 import os
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import keras
 
 from ..config import Params
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..store.atomic import atomic_path, write_json
-from ..store.manifest import read_manifest
-from ..store.shard import generation_params
-from ..store.verify import verify_shard
+from ..store.manifest import manifest_params, read_manifest, train_statistics
+from ..store.reader import store_files
 from .calibration import calibrate
-from .data import Normaliser, split_dataset
+from .data import Normaliser, files_dataset
 from .losses import BatchLoss, MassLoss
-from .models import VIEWS, build_model, check_model_name
+from .models import VIEWS, build_model, check_model_name, contains_simulator
 from .predict import predict_outputs
-
 
 BATCH_LOSS = "batch_loss"
 # Keras leaves XLA off on CPU-only machines. Compiled, a training step on 2 cores is
 # 1.4-1.7x faster for the CNN, 1.5-1.7x for the RNN, 1.8-2.1x for the CRNN and up to 1.35x
-# for the DNN (benchmarks/train_speed.py), but compiling costs 5-60 s a model (the
-# feed-forward mass scan is a long graph): worth it for long runs only.
+# for the DNN (benchmarks/train_speed.py), but compiling costs seconds per model: worth it
+# for long runs only.
 XLA_MIN_STEPS = 1000
 
 
@@ -53,20 +53,45 @@ def compile_model(model: keras.Model, cfg, total_steps: int, xla: bool | None = 
                   jit_compile=use_xla(cfg, total_steps) if xla is None else xla)
 
 
-def check_store(directory: Path, params: Params, splits=("train", "validation")) -> dict:
-    """The manifest of a store that training may use; DataError naming the problem if not."""
-    directory = Path(directory)
+def with_store_params(params: Params, directory: Path, overrides: tuple[str, ...] = ()) -> Params:
+    """``params`` with the physics and generation params of the store in ``directory``.
+
+    ``--set physics.*``/``generate.*`` cannot apply to a store that already exists.
+    """
+    fixed = [item.split("=")[0] for item in overrides
+             if item.startswith(("physics.", "generate."))]
+    if fixed:
+        raise ConfigError(f"--set {fixed[0]}: the store in {directory} fixes physics and "
+                          f"generate; change them with `massfield generate`, not here")
+    stored = manifest_params(directory)
+    return dataclasses.replace(params, physics=stored.physics, generate=stored.generate)
+
+
+def store_record(directory: Path) -> dict:
+    """What a model keeps of the store it was trained on."""
     manifest = read_manifest(directory)
-    if manifest["params"] != generation_params(params):
-        raise DataError(f"{directory} was generated with params other than those given "
-                        f"(physics/generate differ); run `massfield generate` first")
-    for entry in manifest["shards"]:
-        if entry["split"] in splits:
-            problems = verify_shard(directory / entry["file"], entry)
-            if problems:
-                raise DataError(f"{directory / entry['file']}: {problems[0]}; "
-                                f"re-run `massfield generate` to repair the store")
-    return manifest
+    stats = train_statistics(manifest)
+    return {"params": manifest["params"], "train_mass_mean": stats["mass"]["mean"],
+            "n_train_samples": stats["n_train_samples"], "path": str(directory)}
+
+
+def train_files(directory: Path, train_samples: int | None) -> list[str]:
+    """The train shards, or the first of them holding ``train_samples`` samples."""
+    manifest = read_manifest(directory)
+    files = [str(path) for path in store_files(directory, "train")]
+    if train_samples is None:
+        return files
+    sizes = {e["file"]: e["n_samples"] for e in manifest["shards"]}
+    chosen, total = [], 0
+    for path in files:
+        if total >= train_samples:
+            break
+        chosen.append(path)
+        total += sizes[Path(path).name]
+    if total < train_samples:
+        raise ConfigError(f"train_samples {train_samples}: the train split of {directory} holds "
+                          f"only {total}; generate a larger store or ask for fewer")
+    return chosen
 
 
 class StepLog(keras.callbacks.Callback):
@@ -87,27 +112,32 @@ def _optimizer(cfg, total_steps: int) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(rate)
 
 
-def _steps_per_epoch(cfg, manifest: dict) -> int:
-    if cfg.steps_per_epoch:
-        return cfg.steps_per_epoch
-    n_train = sum(e["n_samples"] for e in manifest["shards"] if e["split"] == "train")
-    return max(1, n_train // cfg.batch_size)
+def _samples_in(files: list[str], manifest: dict) -> int:
+    sizes = {e["file"]: e["n_samples"] for e in manifest["shards"]}
+    return sum(sizes[Path(path).name] for path in files)
 
 
 def train_model(name: str, params: Params, data_dir: Path, out_dir: Path,
                 log: Callable[[str], None] = print,
                 verbose: bool = False) -> tuple[keras.Model, dict]:
-    """Fit ``name`` with ``params.train.<name>``; returns the model and the history saved."""
+    """Fit ``name`` with ``params.train.<name>`` on the store ``data_dir``.
+
+    ``params.physics`` must be the store's (see :func:`with_store_params`).
+    Returns the model and the history saved beside it.
+    """
     check_model_name(name)
     cfg = params.train.model(name)
-    manifest = check_store(data_dir, params)
+    manifest = read_manifest(data_dir)
     physics = params.physics
     view = VIEWS[name]
-    steps = _steps_per_epoch(cfg, manifest)
     normaliser = Normaliser.from_store(data_dir)
-    train = split_dataset(data_dir, "train", view, cfg.batch_size, shuffle_seed=cfg.seed,
-                          repeat=True, normaliser=normaliser)
-    validation = split_dataset(data_dir, "validation", view, 256, normaliser=normaliser)
+    files = train_files(data_dir, cfg.train_samples)
+    n_train = _samples_in(files, manifest)
+    steps = cfg.steps_per_epoch or max(1, n_train // cfg.batch_size)
+    train = files_dataset(files, view, cfg.batch_size, normaliser, shuffle_seed=cfg.seed,
+                          repeat=True)
+    validation = files_dataset([str(p) for p in store_files(data_dir, "validation")], view,
+                               256, normaliser)
     model = build_model(name, cfg, physics, normaliser)
     compile_model(model, cfg, steps * cfg.epochs)
     step_log = StepLog()
@@ -116,7 +146,7 @@ def train_model(name: str, params: Params, data_dir: Path, out_dir: Path,
         callbacks.append(keras.callbacks.EarlyStopping(patience=cfg.patience,
                                                        restore_best_weights=True))
     log(f"{name}: preset {cfg.preset}, {model.count_params()} parameters, "
-        f"{cfg.epochs} epochs × {steps} steps of {cfg.batch_size}"
+        f"{cfg.epochs} epochs × {steps} steps of {cfg.batch_size} from {n_train} samples"
         f"{', XLA' if model.jit_compile else ''}")
     started = time.perf_counter()
     with warnings.catch_warnings():  # Keras warns, wrongly, that a validation set ran dry
@@ -128,12 +158,14 @@ def train_model(name: str, params: Params, data_dir: Path, out_dir: Path,
     validation_predictions = predict_outputs(model, validation)
     history = {
         "model": name, "config": params.to_dict()["train"][name], "view": view,
+        "simulator": contains_simulator(name, cfg),
+        "store": store_record(data_dir), "train_samples": n_train,
         "normaliser": dataclasses.asdict(normaliser),
         "parameters": int(model.count_params()), "train_seconds": seconds,
         "step_loss": step_log.losses,
         "epochs": [{key: float(values[i]) for key, values in fit.history.items()
                     if BATCH_LOSS not in key} for i in range(len(fit.history["loss"]))],
-        "calibration": calibrate(validation_predictions),
+        "calibration": calibrate(validation_predictions, (physics.mass_low, physics.mass_high)),
     }
     save_model(model, Path(out_dir) / f"{name}.keras")
     write_json(Path(out_dir) / f"{name}.history.json", history)
@@ -156,18 +188,30 @@ def save_model(model: keras.Model, path: Path) -> None:
 
 
 def load_model(path: Path) -> keras.Model:
+    """A saved model; DataError naming the file if it is missing, truncated or not ours."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no trained model; run `massfield train {path.stem}` first")
     try:
         return keras.models.load_model(path, compile=False)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot load model ({str(exc).splitlines()[0]}); "
-                        f"retrain it with `massfield train {path.stem}`") from None
+    except Exception as exc:  # noqa: BLE001  (Keras raises many types for a damaged file)
+        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise DataError(f"{path}: damaged or not a Keras model ({reason}); retrain it with "
+                        f"`massfield train {path.stem}`") from None
 
 
 def read_history(path: Path) -> dict:
+    """A model's training record; DataError naming the file if it is missing or damaged."""
     try:
-        return json.loads(Path(path).read_text())
+        history = json.loads(Path(path).read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise DataError(f"{path}: missing; run `massfield train` first") from None
+    except (OSError, ValueError):
+        raise DataError(f"{path}: damaged (not JSON); retrain the model with "
+                        f"`massfield train`") from None
+    missing = [key for key in ("model", "view", "normaliser", "calibration", "store", "config")
+               if not isinstance(history, dict) or key not in history]
+    if missing:
+        raise DataError(f"{path}: not a training record of this massfield (no {missing[0]}); "
+                        f"retrain the model with `massfield train`")
+    return history

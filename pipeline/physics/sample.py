@@ -9,7 +9,7 @@ The batch path runs the numerics for many samples in one jitted call.
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from numba import njit

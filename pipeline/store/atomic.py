@@ -9,12 +9,13 @@ never write the same partial file.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
+import math
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 PARTIAL_SUFFIX = ".partial"
 
@@ -36,16 +37,20 @@ def atomic_path(final: Path) -> Iterator[Path]:
 
 
 def write_json(final: Path, payload: Any) -> None:
+    """Strict JSON (NaN and infinities become null, which every JSON reader accepts)."""
+    text = json.dumps(_strict(payload), indent=2, sort_keys=True, allow_nan=False)
     with atomic_path(final) as partial:
-        partial.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+        partial.write_text(text + "\n")
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _strict(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _strict(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(item) for item in value]
+    return value
 
 
 def remove_partials(directory: Path) -> int:

@@ -3,100 +3,105 @@
 Tasks receive a directory, a shard index and plain params; each makes, writes and
 summarises its own shard. A shard's bytes depend only on (params, index), so the
 store is the same whatever the number of workers, the scheduler or the finishing
-order. Re-running keeps every shard that is present and valid.
+order. A re-run keeps every shard that is proven intact — by the manifest's checksum,
+or, for a shard without a manifest record (a killed run), by the checksums the shard
+carries — and remakes the rest. Faults (a full disk, a read-only target, Ctrl-C, a lost
+worker or scheduler) end in one :class:`~pipeline.errors.DataError` line that says how
+many shards are complete; nothing partial is ever left under a final name.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
-import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import h5py
 
 from ..config import Params, params_from_dict
 from ..errors import ConfigError, DataError
-from .atomic import remove_partials, sha256
+from .atomic import remove_partials
+from .cluster import check_scheduler, is_dask_failure, run_on_dask
+from .integrity import file_sha256, prove_shard
 from .lock import store_lock
-from .manifest import MANIFEST, STATS, build_manifest, write_manifest
-from .schema import SCHEMA_VERSION, expected_datasets, shard_name
+from .manifest import MANIFEST, STATS, build_manifest, read_manifest, split_warning, write_manifest
+from .schema import expected_datasets, shard_name
 from .shard import generation_params, summarize_shard, write_shard
-
-LOCAL_SCHEDULERS = ("processes", "threads", "synchronous")
 
 
 def build_shard_task(directory: str, index: int, raw_params: dict) -> dict:
-    """The unit of work Dask ships: plain arguments in, a manifest entry out."""
+    """The unit of work Dask ships: plain arguments in, a manifest entry out.
+
+    An ``OSError`` while writing (disk full, read-only target) comes back as a value, so
+    that the client reports it in one line rather than every worker logging a traceback.
+    """
     params = params_from_dict(raw_params)
-    return write_shard(Path(directory), index, params)
+    try:
+        return write_shard(Path(directory), index, params)
+    except OSError as exc:
+        return {"index": index, "failed": exc.errno, "reason": exc.strerror or str(exc)}
 
 
-def _stored_params(directory: Path) -> dict | None:
+@dataclass
+class Plan:
+    """What a run keeps and what it makes."""
+
+    kept: list[dict] = field(default_factory=list)
+    todo: list[int] = field(default_factory=list)
+
+
+def _manifest_or_note(directory: Path, notes: list[str]) -> dict | None:
+    """The store's manifest, or None (noting why a present one cannot be used)."""
+    if not (directory / MANIFEST).exists():
+        return None
+    try:
+        return read_manifest(directory)
+    except DataError as exc:
+        notes.append(f"{str(exc).split(';')[0]}: rebuilt from the shards that prove themselves")
+        return None
+
+
+def _stored_params(directory: Path, manifest: dict | None) -> dict | None:
     """The generation params of what is already in ``directory`` (manifest, else a shard)."""
-    manifest = directory / MANIFEST
-    if manifest.exists():
-        try:
-            return json.loads(manifest.read_text()).get("params")
-        except json.JSONDecodeError:
-            pass
+    if manifest is not None:
+        return manifest["params"]
     for shard in sorted(directory.glob("shard-*.h5")):
-        try:
+        if prove_shard(shard)[0] is not None:
             with h5py.File(shard, "r") as h5:
                 return json.loads(h5.attrs["params"])
-        except (OSError, KeyError, json.JSONDecodeError):
-            continue
     return None
 
 
+def store_params(directory: Path) -> Params:
+    """The params a (possibly damaged) store was made with: manifest, else a proven shard."""
+    directory = Path(directory)
+    raw = _stored_params(directory, _manifest_or_note(directory, []))
+    if raw is None:
+        raise DataError(f"{directory}: no manifest and no shard that proves itself; "
+                        f"nothing to rebuild from — make the store with `massfield generate`")
+    return params_from_dict(raw, f"{directory} (params of its shards)")
+
+
 def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
-    keys = sorted(set(old) | set(new))
     found = []
-    for key in keys:
+    for key in sorted(set(old) | set(new)):
         a, b = old.get(key), new.get(key)
         if isinstance(a, dict) and isinstance(b, dict):
             found += _differences(a, b, f"{prefix}{key}.")
         elif a != b:
-            found.append(f"{prefix}{key}")
+            found.append(f"{prefix}{key} ({a} → {b})")
     return found
 
 
-def _manifest_entries(directory: Path) -> dict[int, dict]:
-    try:
-        manifest = json.loads((directory / MANIFEST).read_text())
-        return {e["index"]: e for e in manifest["shards"]}
-    except (OSError, json.JSONDecodeError, KeyError, TypeError):
-        return {}
-
-
-def _reusable_entry(path: Path, index: int, params: Params, known: dict | None) -> dict | None:
-    """The entry of an existing, intact shard ``index``; None if it must be (re)made."""
-    if not path.exists():
-        return None
-    if known is not None and known.get("file") == path.name:
-        return known if sha256(path) == known.get("sha256") else None
-    # no manifest record (a killed run): the file was renamed into place complete;
-    # check that it is ours and whole before trusting it
-    try:
-        with h5py.File(path, "r") as h5:
-            ours = (h5.attrs["schema_version"] == SCHEMA_VERSION
-                    and int(h5.attrs["shard_index"]) == index
-                    and json.loads(h5.attrs["params"]) == generation_params(params))
-            n = params.generate.shard_samples(index)
-            for spec in expected_datasets(params.generate.store_full_potential):
-                ours = ours and h5[spec.name].shape == (n, *spec.shape(params.physics))
-        return summarize_shard(path) if ours else None
-    except (OSError, KeyError, ValueError):
-        return None
-
-
-def _prepare(directory: Path, params: Params, overwrite: bool) -> None:
-    stored = _stored_params(directory)
+def _prepare(directory: Path, params: Params, overwrite: bool, stored: dict | None) -> None:
     wanted = generation_params(params)
     if stored is None or stored == wanted:
         return
     if not overwrite:
-        changed = ", ".join(_differences(stored, wanted)[:5])
+        changed = ", ".join(_differences(stored, wanted)[:4])
         raise ConfigError(f"{directory} holds shards generated with other params ({changed}); "
                           f"pass --overwrite to replace them, or choose another --out")
     for old in directory.glob("shard-*.h5"):
@@ -105,100 +110,152 @@ def _prepare(directory: Path, params: Params, overwrite: bool) -> None:
         (directory / name).unlink(missing_ok=True)
 
 
+def _proven_entry(path: Path, index: int, params: Params) -> dict | None:
+    """The entry of a shard without a manifest record, if it proves itself and is ours."""
+    content, _ = prove_shard(path)
+    if content is None:
+        return None
+    n = params.generate.shard_samples(index)
+    with h5py.File(path, "r") as h5:
+        ours = (json.loads(h5.attrs["params"]) == generation_params(params)
+                and int(h5.attrs["shard_index"]) == index and int(h5.attrs["n_samples"]) == n
+                and all(h5[spec.name].shape == (n, *spec.shape(params.physics))
+                        for spec in expected_datasets(params.generate.store_full_potential)))
+    return summarize_shard(path, content) if ours else None
+
+
+def plan_store(directory: Path, params: Params, manifest: dict | None) -> Plan:
+    """Which shards are present and proven intact (kept) and which must be made.
+
+    A shard the manifest records is kept only with the recorded bytes; one it does not
+    record (or with no usable manifest) only if it proves itself by the checksums it carries.
+    """
+    plan = Plan()
+    known = {e["index"]: e for e in manifest["shards"]} if manifest else {}
+    for index in range(params.generate.n_shards):
+        path = directory / shard_name(index)
+        entry = None
+        if path.exists():
+            record = known.get(index)
+            if record is None:  # a killed run's shard, or a lost manifest: prove it
+                entry = _proven_entry(path, index, params)
+            elif file_sha256(path) == record["sha256"]:
+                entry = record  # else remade: it returns to the recorded bytes
+        if entry is None:
+            path.unlink(missing_ok=True)
+            plan.todo.append(index)
+        else:
+            plan.kept.append(entry)
+    return plan
+
+
 def _open_directory(directory: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
+        (directory / ".write-test").touch()
+        (directory / ".write-test").unlink()
     except OSError as exc:
-        raise DataError(f"{directory}: cannot create output directory ({exc.strerror}); "
+        raise DataError(f"{directory}: cannot write the output directory ({exc.strerror}); "
                         f"choose another --out") from None
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise DataError(f"{directory}: output directory is not writable; choose another --out")
 
 
-def _run_local(todo: list[int], directory: Path, raw: dict) -> Iterator[dict]:
-    for index in todo:
-        yield build_shard_task(str(directory), index, raw)
-
-
-# Every worker process otherwise samples its own stack every 10 ms (the profiler) and
-# checks its event loop every 20 ms: measurable on a machine with no idle core.
-QUIET_WORKERS = {"distributed.worker.profile.enabled": False,
-                 "distributed.admin.tick.interval": "500ms",
-                 "distributed.admin.system-monitor.interval": "2s",
-                 "distributed.worker.memory.monitor-interval": "1s"}
-
-
-def local_cluster(workers: int, processes: bool = True):
-    """A local Dask cluster of ``workers`` single-threaded processes (or one process of
-    ``workers`` threads), configured to leave the cores to the tasks."""
-    import dask
-    from distributed import LocalCluster
-
-    with dask.config.set(QUIET_WORKERS):
-        return LocalCluster(n_workers=workers if processes else 1,
-                            threads_per_worker=1 if processes else workers,
-                            processes=processes, dashboard_address=None)
-
-
-def _run_dask(todo: list[int], directory: Path, raw: dict, scheduler: str,
-              workers: int | None) -> Iterator[dict]:
-    from distributed import Client, as_completed
-
-    if scheduler in LOCAL_SCHEDULERS:
-        cluster = local_cluster(workers or os.cpu_count() or 1, scheduler == "processes")
-        client = Client(cluster)
+def _fault_message(exc: BaseException, directory: Path, done: int, total: int) -> str:
+    """One line: what happened, what was kept, what to do."""
+    kept = f"{done} of {total} shards complete"
+    if isinstance(exc, _TaskFailed):  # a task's OSError, returned as a value
+        code, reason = exc.record["failed"], exc.record["reason"]
+        where = f"writing {shard_name(exc.record['index'])}"
+    elif isinstance(exc, KeyboardInterrupt):
+        return f"{directory}: interrupted: {kept}; re-run `massfield generate` to resume"
+    elif isinstance(exc, OSError) and not is_dask_failure(exc):
+        code, reason, where = exc.errno, exc.strerror or str(exc), "writing"
     else:
-        cluster = None
-        try:
-            client = Client(scheduler, timeout="10s")
-        except OSError as exc:
-            raise ConfigError(f"--scheduler {scheduler}: cannot reach the Dask scheduler "
-                              f"({exc}); check the address") from None
-    try:
-        futures = [client.submit(build_shard_task, str(directory), index, raw,
-                                 key=f"massfield-shard-{index}", pure=False) for index in todo]
-        for future in as_completed(futures):
-            yield future.result()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        name = type(exc).__name__
+        what = ("a Dask worker died while making a shard (out of memory?)"
+                if name == "KilledWorker" else "lost the Dask scheduler or a worker")
+        return f"{directory}: {what} ({name}): {kept}; check the cluster, then re-run to resume"
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return f"{directory}: disk full while {where}: {kept}; free space and re-run to resume"
+    if code == errno.EROFS:
+        return f"{directory}: read-only file system: {kept}; choose another --out"
+    return f"{directory}: cannot write ({reason}) while {where}: {kept}; fix it and re-run"
 
 
 def generate_store(params: Params, directory: Path, *, workers: int | None = None,
                    scheduler: str = "processes", overwrite: bool = False,
                    on_shard: Callable[[dict], None] | None = None,
-                   on_plan: Callable[[int, int], None] | None = None) -> dict:
+                   on_plan: Callable[[int, int], None] | None = None,
+                   on_note: Callable[[str], None] | None = None) -> dict:
     """Make every missing or damaged shard of ``params`` in ``directory``; return the manifest.
 
     ``scheduler``: "processes" (a local Dask cluster, default), "threads",
     "synchronous" (no Dask: one process, in order) or a scheduler address.
     """
     directory = Path(directory)
+    check_scheduler(scheduler)
     _open_directory(directory)
     with store_lock(directory):
         remove_partials(directory)
-        _prepare(directory, params, overwrite)
-        known = _manifest_entries(directory)
-        entries, todo = [], []
-        for index in range(params.generate.n_shards):
-            path = directory / shard_name(index)
-            entry = _reusable_entry(path, index, params, known.get(index))
-            if entry is None:
-                path.unlink(missing_ok=True)
-                todo.append(index)
-            else:
-                entries.append(entry)
+        notes: list[str] = []
+        manifest = _manifest_or_note(directory, notes)
+        _prepare(directory, params, overwrite, _stored_params(directory, manifest))
+        plan = plan_store(directory, params, manifest)
+        warning = split_warning(params)
+        for note in notes + ([warning] if warning else []):
+            if on_note:
+                on_note(note)
         if on_plan:
-            on_plan(len(todo), params.generate.n_shards)
-        raw = params.to_dict()
-        results: Iterable[dict] = (
-            _run_local(todo, directory, raw) if scheduler == "synchronous" or not todo
-            else _run_dask(todo, directory, raw, scheduler, workers))
+            on_plan(len(plan.todo), params.generate.n_shards)
+        entries = list(plan.kept)
+        try:
+            _make(plan.todo, directory, params, scheduler, workers, entries, on_shard)
+            manifest = build_manifest(params, entries, generation_params(params))
+            write_manifest(directory, manifest)
+        except (ConfigError, DataError):
+            remove_partials(directory)
+            raise
+        except BaseException as exc:  # noqa: BLE001  (classified below; others re-raised)
+            remove_partials(directory)
+            if not _is_fault(exc):
+                raise
+            raise DataError(_fault_message(exc, directory, _complete(directory, params),
+                                           params.generate.n_shards)) from None
+    return manifest
+
+
+def _complete(directory: Path, params: Params) -> int:
+    """Shards under their final name: complete, since a shard is renamed into place whole."""
+    return sum((directory / shard_name(i)).exists() for i in range(params.generate.n_shards))
+
+
+def _is_fault(exc: BaseException) -> bool:
+    """Faults of the machine or the cluster, as opposed to bugs (which keep their traceback)."""
+    import asyncio
+
+    return (isinstance(exc, (OSError, KeyboardInterrupt, TimeoutError, asyncio.CancelledError,
+                             _TaskFailed)) or is_dask_failure(exc))
+
+
+class _TaskFailed(Exception):
+    """A task's OSError, carried out of the loop so that the cluster closes first."""
+
+    def __init__(self, record: dict):
+        super().__init__(record["reason"])
+        self.record = record
+
+
+def _make(todo: list[int], directory: Path, params: Params, scheduler: str,
+          workers: int | None, entries: list[dict], on_shard) -> None:
+    raw = params.to_dict()
+    arguments = [(str(directory), index, raw) for index in todo]
+    results = ((build_shard_task(*args) for args in arguments)
+               if scheduler == "synchronous" or not todo else
+               run_on_dask(build_shard_task, arguments,
+                           [f"massfield-shard-{index}" for index in todo], scheduler, workers))
+    with contextlib.closing(results):  # a fault shuts the cluster down here, at once
         for entry in results:
+            if "failed" in entry:
+                raise _TaskFailed(entry)
             entries.append(entry)
             if on_shard:
                 on_shard(entry)
-        manifest = build_manifest(params, entries, generation_params(params))
-        write_manifest(directory, manifest)
-    return manifest

@@ -1,6 +1,9 @@
 """manifest.json and stats.json: what a store holds, its splits, and its train statistics.
 
 Splits are assigned per shard, so a test sample can never sit in a file training reads.
+The manifest is written last, once every shard is in place; a store without one is
+incomplete or damaged, and ``massfield repair`` rebuilds it from the shards that prove
+themselves (integrity.py).
 """
 
 from __future__ import annotations
@@ -10,20 +13,21 @@ import math
 from pathlib import Path
 
 from .. import __version__
-from ..config import Params, SplitFractions
-from ..errors import DataError
+from ..config import Params, SplitFractions, params_from_dict
+from ..errors import ConfigError, DataError
 from .atomic import write_json
 from .schema import SCHEMA_VERSION, SPLITS
 
 MANIFEST = "manifest.json"
 STATS = "stats.json"
+ENTRY_KEYS = {"index": int, "file": str, "n_samples": int, "sha256": str,
+              "content_sha256": str, "bytes": int, "split": str, "mass": dict,
+              "potential": dict, "redraws": int}
+DISTORTION = 0.05  # a split more than this far from its fraction is worth a warning
 
 
-def assign_splits(n_shards: int, fractions: SplitFractions) -> list[str]:
-    """Shard i → split: consecutive blocks of train, validation, test shards.
-
-    Every split with a non-zero fraction gets at least one shard when there are enough.
-    """
+def split_counts(n_shards: int, fractions: SplitFractions) -> dict[str, int]:
+    """Shards per split: rounded fractions; every non-zero split gets a shard when it can."""
     counts = {name: round(getattr(fractions, name) * n_shards) for name in SPLITS}
     for name in ("validation", "test"):
         if getattr(fractions, name) > 0 and counts[name] == 0 and n_shards >= 3:
@@ -31,7 +35,29 @@ def assign_splits(n_shards: int, fractions: SplitFractions) -> list[str]:
     counts["train"] = max(1, n_shards - counts["validation"] - counts["test"])
     counts["validation"] = min(counts["validation"], n_shards - counts["train"])
     counts["test"] = n_shards - counts["train"] - counts["validation"]
+    return counts
+
+
+def assign_splits(n_shards: int, fractions: SplitFractions) -> list[str]:
+    """Shard i → split: consecutive blocks of train, validation, test shards."""
+    counts = split_counts(n_shards, fractions)
     return [name for name in SPLITS for _ in range(counts[name])]
+
+
+def split_warning(params: Params) -> str | None:
+    """A line naming the sample counts when whole shards distort the requested fractions."""
+    gen = params.generate
+    splits = assign_splits(gen.n_shards, gen.splits)
+    samples = {name: 0 for name in SPLITS}
+    for index, name in enumerate(splits):
+        samples[name] += gen.shard_samples(index)
+    worst = max(abs(samples[name] / gen.n_samples - getattr(gen.splits, name)) for name in SPLITS)
+    if worst <= DISTORTION:
+        return None
+    got = " / ".join(f"{name} {samples[name]}" for name in SPLITS)
+    want = "/".join(f"{100 * getattr(gen.splits, name):g}" for name in SPLITS)
+    return (f"generate.splits: {gen.n_shards} shards of {gen.shard_size} give {got} samples "
+            f"for {want} %; a smaller generate.shard_size splits closer to the fractions")
 
 
 def build_manifest(params: Params, entries: list[dict], generation_params: dict) -> dict:
@@ -68,34 +94,63 @@ def train_statistics(manifest: dict) -> dict:
 
 
 def write_manifest(directory: Path, manifest: dict) -> None:
+    """stats.json (for people and other tools) then manifest.json, the store's seal."""
     write_json(Path(directory) / STATS, train_statistics(manifest))
     write_json(Path(directory) / MANIFEST, manifest)
 
 
-def read_manifest(directory: Path) -> dict:
-    path = Path(directory) / MANIFEST
-    if not path.exists():
-        raise DataError(f"{path}: no manifest; run `massfield generate --out {directory}` first")
-    try:
-        manifest = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise DataError(f"{path}: corrupt manifest (not JSON); re-run `massfield generate`") \
-            from None
+def manifest_problem(manifest) -> str | None:
+    """What makes a parsed manifest unusable, or None."""
+    if not isinstance(manifest, dict):
+        return "not a JSON object"
     if manifest.get("schema_version") != SCHEMA_VERSION:
-        raise DataError(f"{path}: schema version {manifest.get('schema_version')} is not "
-                        f"{SCHEMA_VERSION}; regenerate with `massfield generate --overwrite`")
+        return f"schema version {manifest.get('schema_version')!r}, not {SCHEMA_VERSION}"
+    try:
+        params = params_from_dict(manifest.get("params"), "manifest params")
+    except ConfigError as exc:
+        return str(exc)
+    shards = manifest.get("shards")
+    if not isinstance(shards, list) or not all(isinstance(e, dict) for e in shards):
+        return "no list of shards"
+    for entry in shards:
+        for key, kind in ENTRY_KEYS.items():
+            if not isinstance(entry.get(key), kind) or isinstance(entry.get(key), bool):
+                return f"a shard entry lacks {key}"
+    if sorted(e["index"] for e in shards) != list(range(params.generate.n_shards)):
+        return (f"lists {len(shards)} shards where its params make "
+                f"{params.generate.n_shards}")
+    return None
+
+
+def read_manifest(directory: Path) -> dict:
+    """The store's manifest; DataError naming the file and the fix if it is missing or bad."""
+    directory = Path(directory)
+    path = directory / MANIFEST
+    if not path.exists():
+        raise DataError(f"{path}: no manifest, so no complete store here; make one with "
+                        f"`massfield generate --out {directory}` (or `massfield repair "
+                        f"{directory}` if its shards are here)")
+    try:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError) as exc:
+        problem = f"not readable JSON ({str(exc).splitlines()[0][:80]})"
+    else:
+        problem = manifest_problem(manifest)
+    if problem:
+        raise DataError(f"{path}: damaged manifest ({problem}); rebuild it from the shards "
+                        f"with `massfield repair {directory}`")
     return manifest
 
 
 def read_stats(directory: Path) -> dict:
-    path = Path(directory) / STATS
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise DataError(f"{path}: missing; re-run `massfield generate` to write it") from None
-    except json.JSONDecodeError:
-        raise DataError(f"{path}: corrupt; re-run `massfield generate`") from None
+    """Train statistics, derived from the manifest (stats.json is a copy for people)."""
+    return train_statistics(read_manifest(directory))
 
 
-def split_files(directory: Path, manifest: dict, split: str) -> list[Path]:
-    return [Path(directory) / e["file"] for e in manifest["shards"] if e["split"] == split]
+def manifest_params(directory: Path) -> Params:
+    """The physics and generation params a store was made with, from its manifest."""
+    return params_from_dict(read_manifest(directory)["params"], f"{directory}/{MANIFEST}")
+
+
+def split_entries(manifest: dict, split: str | None) -> list[dict]:
+    return [e for e in manifest["shards"] if split is None or e["split"] == split]

@@ -1,33 +1,78 @@
-"""Plain reads of shard contents, block by block — for loaders, baselines and plots.
+"""Which shards a reader may use, checked before use, and plain reads of their contents.
 
-Each call opens its own file handle (h5py handles do not survive a fork and
-serialise threads), so readers in different threads or processes never share one.
+Every reader — training, evaluation, prediction, plots — gets its files from
+:func:`shard_files`, which checks each one: against manifest.json when the location is a
+store (file checksum, ~1 GB/s), or against the checksums a shard carries itself when it
+is a loose file or a directory without a manifest (integrity.py). A damaged file is
+refused with its name and the fix; a file is checked once per process.
+
+Each read opens its own file handle (h5py handles do not survive a fork and serialise
+threads), so readers in different threads or processes never share one.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterator
 
 import h5py
 import numpy as np
 
 from ..errors import DataError
-from .manifest import read_manifest, split_files
+from .integrity import check_against_entry, prove_shard, remember
+from .manifest import MANIFEST, read_manifest, split_entries
 
-READ_BLOCK = 64  # samples per read: amortises h5py's per-call cost
 MODEL_FIELDS = ("potential", "encoding", "mass")
+SHARD_GLOB = "shard-*.h5"
 
 
-def read_blocks(path, fields: tuple[str, ...] = MODEL_FIELDS) -> Iterator[tuple[np.ndarray, ...]]:
-    """Yield tuples of arrays, READ_BLOCK samples at a time, from one shard (opened here)."""
-    if isinstance(path, bytes):  # tf.data hands generator arguments over as bytes
-        path = path.decode()
-    with h5py.File(path, "r") as h5:
-        n = h5["mass"].shape[0]
-        for start in range(0, n, READ_BLOCK):
-            yield tuple(h5[name][start:start + READ_BLOCK] for name in fields)
+def shard_files(location: Path, split: str | None = None) -> list[Path]:
+    """Checked shards: of ``split`` (None: all) of a store, or a loose shard or directory."""
+    location = Path(location)
+    if location.is_file():
+        if split is not None:
+            raise DataError(f"{location}: a single shard has no {split} split; "
+                            f"pass its store's directory")
+        return [_proven(location, f"massfield inspect --verify {location}")]
+    if not location.is_dir():
+        raise DataError(f"{location}: no such shard store, directory or .h5 file")
+    if (location / MANIFEST).exists() or split is not None:
+        return store_files(location, split)
+    files = sorted(location.glob(SHARD_GLOB))
+    if not files:
+        raise DataError(f"{location}: holds neither a manifest nor shard-*.h5 files; "
+                        f"pass a shard store or a directory of shards")
+    return [_proven(path, f"massfield inspect --verify {location}") for path in files]
+
+
+def store_files(directory: Path, split: str | None) -> list[Path]:
+    """Shards of ``split`` (None: all) listed in the manifest, each matching its record."""
+    directory = Path(directory)
+    entries = split_entries(read_manifest(directory), split)
+    if not entries:
+        raise DataError(f"{directory}: no {split} shards in the manifest; "
+                        f"regenerate with more samples or other generate.splits")
+    files = []
+    for entry in entries:
+        path = directory / entry["file"]
+        if not path.exists():
+            raise DataError(f"{path}: shard listed in the manifest is missing; "
+                            f"remake it with `massfield repair {directory}`")
+        problem = remember(path, lambda p, e=entry: check_against_entry(p, e))
+        if problem:
+            raise DataError(f"{path}: {problem}; remake it with `massfield repair {directory}`")
+        files.append(path)
+    return files
+
+
+def _proven(path: Path, fix: str) -> Path:
+    def prove(p):
+        return prove_shard(p)[1]
+
+    problem = remember(path, prove)
+    if problem:
+        raise DataError(f"{path}: {problem}; check it with `{fix}`")
+    return path
 
 
 def read_shard(path, fields: tuple[str, ...] = MODEL_FIELDS) -> tuple[np.ndarray, ...]:
@@ -38,34 +83,23 @@ def read_shard(path, fields: tuple[str, ...] = MODEL_FIELDS) -> tuple[np.ndarray
         return tuple(h5[name][:] for name in fields)
 
 
-def store_files(directory: Path, split: str | None) -> list[Path]:
-    """Shards of ``split`` from the manifest, or every shard-*.h5 when split is None."""
-    directory = Path(directory)
-    if split is None:
-        if not directory.is_dir():
-            raise DataError(f"{directory}: no such directory; pass a directory of shards")
-        files = sorted(directory.glob("shard-*.h5"))
-        if not files:
-            raise DataError(f"{directory}: holds no shard-*.h5 files; pass a directory of shards")
-        return files
-    files = split_files(directory, read_manifest(directory), split)
-    if not files:
-        raise DataError(f"{directory}: no {split} shards in the manifest; "
-                        f"regenerate with more samples or other generate.splits")
-    for path in files:
-        if not path.exists():
-            raise DataError(f"{path}: shard listed in the manifest is missing; "
-                            f"re-run `massfield generate`")
-    return files
-
-
 def read_arrays(files: list[Path],
                 fields: tuple[str, ...] = MODEL_FIELDS) -> tuple[np.ndarray, ...]:
-    """Whole datasets of several shards, concatenated in file order."""
-    blocks = [block for path in files for block in read_blocks(str(path), fields)]
-    if not blocks:
+    """Whole datasets of several shards, concatenated in file order (small stores, tests)."""
+    if not files:
         raise DataError("no samples in the given shards")
-    return tuple(np.concatenate([b[i] for b in blocks]) for i in range(len(fields)))
+    shards = [read_shard(str(path), fields) for path in files]
+    return tuple(np.concatenate([shard[i] for shard in shards]) for i in range(len(fields)))
+
+
+def shard_params(path: Path) -> dict:
+    """The generation params (physics, generate) a shard carries."""
+    try:
+        with h5py.File(path, "r") as h5:
+            return json.loads(h5.attrs["params"])
+    except (OSError, KeyError, TypeError, ValueError):
+        raise DataError(f"{path}: not a readable massfield shard (no params); "
+                        f"check it with `massfield inspect --verify {path}`") from None
 
 
 def shard_layout(path) -> tuple[int, int, int]:
@@ -76,4 +110,4 @@ def shard_layout(path) -> tuple[int, int, int]:
             return h5["potential"].shape[-1], h5["positions"].shape[1], int(downsample)
     except (OSError, KeyError, TypeError, ValueError):
         raise DataError(f"{path}: not a readable shard with potential, positions and params; "
-                        f"check it with `massfield inspect --verify`") from None
+                        f"check it with `massfield inspect --verify {path}`") from None

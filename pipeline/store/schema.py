@@ -1,19 +1,20 @@
 """The shard format in one place: dataset names, shapes, dtypes, units, meaning.
 
 docs/dataset.md describes the same layout for people; ``inspect --verify`` checks files
-against this module. Bump SCHEMA_VERSION whenever a name, shape or dtype changes.
+against this module. Bump SCHEMA_VERSION whenever a name, shape, dtype or required
+attribute changes (2: content checksums, see integrity.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from ..config import PhysicsConfig
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SHARD_PATTERN = "shard-{index:05d}.h5"
 SPLITS = ("train", "validation", "test")
 

@@ -1,14 +1,20 @@
 """One shard = one HDF5 file, made and written by exactly one task.
 
 The task receives a directory, a shard index and the params; never an open handle
-(h5py handles do not survive pickling or a fork). Samples are made and written in
-blocks, so a worker's memory is bounded by a block, whatever the shard or run size.
-Files hold nothing time-dependent, so identical params give identical bytes.
+(h5py handles do not survive pickling or a fork). The shard is built in memory (HDF5's
+core driver) and written to disk in one plain write: a full disk or a read-only target
+then raises an ordinary ``OSError`` in Python, where HDF5 writing to a full disk failed
+inside its own flush and crashed the process at exit. A worker's memory is therefore
+one shard (``generate.shard_size`` × ~6.4 kB by default). Files hold nothing
+time-dependent, so identical params give identical bytes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import threading
 from pathlib import Path
 
 import h5py
@@ -17,17 +23,25 @@ import numpy as np
 from .. import __version__
 from ..config import Params
 from ..physics.sample import make_samples, sample_streams
-from .atomic import atomic_path, sha256
+from .atomic import atomic_path
 from .deflate import sparse_zlib_rows
+from .integrity import (
+    CONTENT_DIGEST,
+    DATASET_DIGEST,
+    content_digest,
+    dataset_record,
+    file_sha256,
+    update_digest,
+)
 from .schema import SCHEMA_VERSION, expected_datasets, shard_name
 
 BLOCK = 128  # samples made at a time
-GATHER_BYTES = 16_384  # datasets up to this size per sample are written once per shard
 
 
 def generation_params(params: Params) -> dict:
     """The part of params.yaml that decides shard contents (stored in every shard)."""
-    return {"physics": params.to_dict()["physics"], "generate": params.to_dict()["generate"]}
+    plain = params.to_dict()
+    return {"physics": plain["physics"], "generate": plain["generate"]}
 
 
 def shard_seed(params: Params, index: int) -> np.random.SeedSequence:
@@ -35,83 +49,111 @@ def shard_seed(params: Params, index: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(params.generate.seed).spawn(params.generate.n_shards)[index]
 
 
-def _create_datasets(h5: h5py.File, params: Params, n: int) -> dict[str, h5py.Dataset]:
-    physics, level = params.physics, params.generate.compression_level
-    created = {}
-    for spec in expected_datasets(params.generate.store_full_potential):
-        shape = (n, *spec.shape(physics))
-        options = {}  # uncompressed: contiguous, so any run of samples is one plain read
-        if level and spec.compressed:
-            options = dict(chunks=(1, *shape[1:]) if spec.per_sample_chunks else shape,
-                           compression="gzip", compression_opts=level, shuffle=spec.shuffle)
-        dataset = h5.create_dataset(spec.name, shape=shape, dtype=spec.dtype,
-                                    track_times=False, **options)
-        if spec.sparse and "compression" in options:
-            dataset.attrs["sparse_chunks"] = True  # chunks written by store.deflate
-        dataset.attrs["units"] = spec.units
-        dataset.attrs["description"] = spec.description
-        created[spec.name] = dataset
-    return created
+def _dataset_options(spec, shape: tuple[int, ...], level: int) -> dict:
+    if not (level and spec.compressed):
+        return {}  # uncompressed: contiguous, so any run of samples is one plain read
+    return dict(chunks=(1, *shape[1:]) if spec.per_sample_chunks else shape,
+                compression="gzip", compression_opts=level, shuffle=spec.shuffle)
+
+
+def _root_attributes(params: Params, index: int, n: int, seed: np.random.SeedSequence) -> dict:
+    return {"schema_version": SCHEMA_VERSION, "package_version": __version__,
+            "params": json.dumps(generation_params(params), sort_keys=True),
+            "shard_index": index, "n_samples": n,
+            "shard_seed": json.dumps({"entropy": seed.entropy,
+                                      "spawn_key": list(seed.spawn_key)})}
+
+
+class _Contents:
+    """A shard's datasets as made, block by block: dense arrays, or for sparse datasets
+    the deflated chunk of each sample (~1 % of the raw bytes)."""
+
+    def __init__(self, params: Params, n: int):
+        self.specs = expected_datasets(params.generate.store_full_potential)
+        self.shapes = {s.name: (n, *s.shape(params.physics)) for s in self.specs}
+        self.deflated = {s.name for s in self.specs
+                         if s.sparse and s.compressed and params.generate.compression_level}
+        self.dense = {s.name: np.empty(self.shapes[s.name], s.dtype)
+                      for s in self.specs if s.name not in self.deflated}
+        self.chunks: dict[str, list[bytes]] = {name: [] for name in self.deflated}
+        self.digests = {s.name: hashlib.sha256() for s in self.specs}
+
+    def add(self, start: int, batch) -> None:
+        for spec in self.specs:
+            values = np.ascontiguousarray(getattr(batch, spec.name), dtype=spec.dtype)
+            update_digest(self.digests[spec.name], values, spec.dtype)
+            if spec.name in self.deflated:
+                streams, offsets = sparse_zlib_rows(values.reshape(len(values), -1).view(np.uint8))
+                streams = streams.tobytes()
+                self.chunks[spec.name] += [streams[offsets[k]:offsets[k + 1]]
+                                           for k in range(len(values))]
+            else:
+                self.dense[spec.name][start:start + len(values)] = values
+
+
+# HDF5 is not thread-safe: h5py takes its global lock in each call, but under the threads
+# scheduler two threads building shards still crashed HDF5 (1 run in 6, "Can't decrement id
+# ref count"). Only the HDF5 part of a shard is serialised; simulating is not.
+_HDF5 = threading.Lock()
+
+
+def _file_image(contents: _Contents, attributes: dict, level: int, name: str) -> tuple[bytes, str]:
+    """The shard as HDF5 file bytes (built in memory) and its content checksum."""
+    with _HDF5, h5py.File(name, "w", driver="core", backing_store=False,
+                          track_order=False) as h5:
+        h5.attrs.update(attributes)
+        records = {}
+        for spec in contents.specs:
+            shape = contents.shapes[spec.name]
+            dataset = h5.create_dataset(spec.name, shape=shape, dtype=spec.dtype,
+                                        track_times=False,
+                                        **_dataset_options(spec, shape, level))
+            if spec.name in contents.deflated:  # pre-deflated by store.deflate
+                zeros = (0,) * (len(shape) - 1)
+                for k, chunk in enumerate(contents.chunks[spec.name]):
+                    dataset.id.write_direct_chunk((k, *zeros), chunk)
+            else:
+                dataset[...] = contents.dense[spec.name]
+            dataset.attrs["units"] = spec.units
+            dataset.attrs["description"] = spec.description
+            dataset.attrs[DATASET_DIGEST] = contents.digests[spec.name].hexdigest()
+            records[spec.name] = dataset_record(dataset.attrs[DATASET_DIGEST], dataset.attrs)
+            # Chunks wait in HDF5's chunk cache until the dataset is flushed or closed, and
+            # where they land in the file depends on when that happens: a profiler holding
+            # the Dataset object (Dask's does) moved them. Flush now: the layout is fixed.
+            dataset.id.flush()
+        content = content_digest(attributes, records)
+        h5.attrs[CONTENT_DIGEST] = content
+        h5.flush()
+        return h5.id.get_file_image(), content
+
+
+def shard_image(index: int, params: Params) -> tuple[bytes, dict]:
+    """Make shard ``index`` in memory: (the HDF5 file's bytes, the sums of its manifest entry)."""
+    n = params.generate.shard_samples(index)
+    seed = shard_seed(params, index)
+    streams = sample_streams(seed, n)
+    contents, totals = _Contents(params, n), _Totals()
+    for start in range(0, n, BLOCK):
+        batch = make_samples(streams[start:start + BLOCK], params.physics,
+                             params.generate.store_full_potential)
+        contents.add(start, batch)
+        totals.add(batch.mass, batch.potential.astype(np.float32), batch.redraws)
+    image, content = _file_image(contents, _root_attributes(params, index, n, seed),
+                                 params.generate.compression_level, f"shard-{index}.h5")
+    return image, totals.sums(content)
 
 
 def write_shard(directory: Path, index: int, params: Params) -> dict:
     """Make shard ``index``, move it into place and return its manifest entry."""
-    directory = Path(directory)
-    n = params.generate.shard_samples(index)
-    seed = shard_seed(params, index)
-    streams = sample_streams(seed, n)
-    final = directory / shard_name(index)
+    image, sums = shard_image(index, params)
+    final = Path(directory) / shard_name(index)
     with atomic_path(final) as partial:
-        with h5py.File(partial, "w", track_order=False) as h5:
-            h5.attrs["schema_version"] = SCHEMA_VERSION
-            h5.attrs["package_version"] = __version__
-            h5.attrs["params"] = json.dumps(generation_params(params), sort_keys=True)
-            h5.attrs["shard_index"] = index
-            h5.attrs["shard_seed"] = json.dumps(
-                {"entropy": seed.entropy, "spawn_key": list(seed.spawn_key)})
-            h5.attrs["n_samples"] = n
-            datasets = _create_datasets(h5, params, n)
-            totals = _Totals()
-            sparse = {name for name, dataset in datasets.items() if _is_sparse(dataset)}
-            gathered = {name: np.empty(dataset.shape, dataset.dtype)  # one h5py call each
-                        for name, dataset in datasets.items()
-                        if name not in sparse and _sample_bytes(dataset) <= GATHER_BYTES}
-            for start in range(0, n, BLOCK):
-                stop = min(start + BLOCK, n)
-                batch = make_samples(streams[start:stop], params.physics,
-                                     params.generate.store_full_potential)
-                for name, dataset in datasets.items():
-                    values = getattr(batch, name)
-                    if name in gathered:
-                        gathered[name][start:stop] = values
-                    elif name in sparse:
-                        _write_sparse(dataset, start, values)
-                    else:  # large: written as made
-                        dataset[start:stop] = values.astype(dataset.dtype, copy=False)
-                totals.add(batch.mass, batch.potential.astype(np.float32), batch.redraws)
-            for name, values in gathered.items():
-                datasets[name][...] = values
-    return totals.entry(final, index)
-
-
-def _sample_bytes(dataset: h5py.Dataset) -> int:
-    return int(np.prod(dataset.shape[1:])) * dataset.dtype.itemsize
-
-
-def _is_sparse(dataset: h5py.Dataset) -> bool:
-    return dataset.compression == "gzip" and dataset.attrs.get("sparse_chunks", False)
-
-
-def _write_sparse(dataset: h5py.Dataset, start: int, values: np.ndarray) -> None:
-    """Write samples start… of a sparse gzip dataset chunk by chunk, pre-deflated."""
-    values = np.ascontiguousarray(values, dtype=dataset.dtype)
-    streams, offsets = sparse_zlib_rows(values.reshape(values.shape[0], -1).view(np.uint8))
-    streams = streams.tobytes()
-    zeros = (0,) * (values.ndim - 1)
-    with h5py._objects.phil:  # h5py's own lock: its low-level call takes none itself
-        for k in range(values.shape[0]):
-            dataset.id.write_direct_chunk((start + k, *zeros),
-                                          streams[offsets[k]:offsets[k + 1]])
+        with open(partial, "wb") as handle:
+            handle.write(image)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return _entry(final, index, hashlib.sha256(image).hexdigest(), sums)
 
 
 class _Totals:
@@ -130,24 +172,28 @@ class _Totals:
         self.psi_count += psi.size
         self.redraws += int(redraws.sum())
 
-    def entry(self, path: Path, index: int) -> dict:
+    def sums(self, content: str) -> dict:
         mass = np.concatenate(self.mass)
-        return {
-            "index": index, "file": Path(path).name, "n_samples": int(mass.size),
-            "sha256": sha256(path), "bytes": Path(path).stat().st_size,
-            "mass": {"sum": float(mass.sum()), "sum_sq": float((mass ** 2).sum()),
-                     "min": float(mass.min()), "max": float(mass.max())},
-            "potential": {"sum": self.psi_sum, "sum_sq": self.psi_sum_sq,
-                          "count": self.psi_count},
-            "redraws": self.redraws,
-        }
+        return {"n_samples": int(mass.size), "content_sha256": content,
+                "mass": {"sum": float(mass.sum()), "sum_sq": float((mass ** 2).sum()),
+                         "min": float(mass.min()), "max": float(mass.max())},
+                "potential": {"sum": self.psi_sum, "sum_sq": self.psi_sum_sq,
+                              "count": self.psi_count},
+                "redraws": self.redraws}
 
 
-def summarize_shard(path: Path) -> dict:
-    """The manifest entry of a shard already on disk (one a killed run left behind)."""
+def _entry(path: Path, index: int, sha256: str, sums: dict) -> dict:
+    return {"index": index, "file": Path(path).name, "sha256": sha256,
+            "bytes": Path(path).stat().st_size, **sums}
+
+
+def summarize_shard(path: Path, content: str) -> dict:
+    """The manifest entry of a proven shard already on disk (one a killed run left behind)."""
     with h5py.File(path, "r") as h5:
         totals = _Totals()
         for start in range(0, h5["mass"].shape[0], BLOCK):  # the writer's blocks: same sums
             block = slice(start, start + BLOCK)
             totals.add(h5["mass"][block], h5["potential"][block], h5["redraws"][block])
-        return totals.entry(path, int(h5.attrs["shard_index"]))
+        index = int(h5.attrs["shard_index"])
+    return _entry(path, index, file_sha256(path), totals.sums(content))
+

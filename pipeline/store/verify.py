@@ -1,7 +1,11 @@
 """``inspect --verify``: is every shard whole, of our schema, and physically sane?
 
-Each check returns problems as short phrases; the CLI prints one line per bad file.
-Works with or without a manifest (without one, checksums are skipped).
+Checks return problems as short phrases; the CLI prints one line per bad file. Integrity
+comes first (manifest checksums, or the checksums a shard carries when there is no
+manifest), then the schema and the values. ``resimulate`` goes further: it remakes
+samples from the params and seed a shard records and compares them with what is stored,
+which tells "numerically equal, bits differ" (another machine's floating point) from
+damage or other code.
 """
 
 from __future__ import annotations
@@ -14,11 +18,17 @@ import numpy as np
 
 from ..config import params_from_dict
 from ..errors import ConfigError
-from ..physics.encoding import to_grid
-from .atomic import sha256
+from ..physics.sample import make_samples, sample_streams
+from .integrity import check_against_entry, prove_shard
 from .schema import SCHEMA_VERSION, expected_datasets
 
 ENCODING_TOLERANCE = 1e-4  # float32 weights: sums and centroids to this, in grid cells
+NUMERICALLY_EQUAL = 1e-9  # relative: last bits of float64 arithmetic, nothing physical
+
+
+def grid_coordinates(pixels: np.ndarray, downsample: int, n_cells: int) -> np.ndarray:
+    """Vectorised ``physics.encoding.to_grid``: fine pixels → clamped coarse-grid coordinates."""
+    return np.clip((pixels - 0.5 * (downsample - 1)) / downsample, 0.0, n_cells - 1.0)
 
 
 def _check_encoding(encoding: np.ndarray, positions: np.ndarray, downsample: int) -> list[str]:
@@ -31,18 +41,22 @@ def _check_encoding(encoding: np.ndarray, positions: np.ndarray, downsample: int
     cells = np.arange(n)
     centroid_x = (encoding.sum(axis=-2, dtype=np.float64) * cells).sum(axis=-1)
     centroid_y = (encoding.sum(axis=-1, dtype=np.float64) * cells).sum(axis=-1)
-    expected_x = np.vectorize(lambda p: to_grid(p, downsample, n))(positions[..., 0])
-    expected_y = np.vectorize(lambda p: to_grid(p, downsample, n))(positions[..., 1])
-    error = max(np.abs(centroid_x - expected_x).max(), np.abs(centroid_y - expected_y).max())
+    expected = grid_coordinates(positions, downsample, n)
+    error = max(np.abs(centroid_x - expected[..., 0]).max(),
+                np.abs(centroid_y - expected[..., 1]).max())
     if error > ENCODING_TOLERANCE * 10:
         problems.append(f"encoding centroids are off the stored positions by up to "
                         f"{error:.3g} cells")
     return problems
 
 
+def _shard_params(h5: h5py.File):
+    return params_from_dict(json.loads(h5.attrs["params"]), "shard params")
+
+
 def _check_contents(h5: h5py.File) -> list[str]:
     try:
-        params = params_from_dict(json.loads(h5.attrs["params"]))
+        params = _shard_params(h5)
     except (KeyError, json.JSONDecodeError, ConfigError) as exc:
         return [f"root attribute params missing or invalid ({exc})"]
     physics = params.physics
@@ -73,14 +87,21 @@ def _check_contents(h5: h5py.File) -> list[str]:
 
 
 def verify_shard(path: Path, entry: dict | None = None) -> list[str]:
-    """Problems with one shard file; empty if it is sound."""
+    """Problems with one shard file; empty if it is sound.
+
+    With a manifest ``entry`` the file must hold what the manifest recorded; without one
+    it must match the checksums it carries.
+    """
     path = Path(path)
     if not path.exists():
         return ["file missing"]
-    if entry is not None and sha256(path) != entry.get("sha256"):
-        problems = ["checksum does not match the manifest (file changed or damaged)"]
+    if entry is not None:
+        problem = check_against_entry(path, entry, strict=True)
     else:
-        problems = []
+        problem = prove_shard(path)[1]
+    if problem is not None and "not a readable HDF5" in problem:
+        return [problem]
+    problems = [problem] if problem else []
     try:
         with h5py.File(path, "r") as h5:
             problems += _check_contents(h5)
@@ -88,3 +109,32 @@ def verify_shard(path: Path, entry: dict | None = None) -> list[str]:
         reason = str(exc).splitlines()[0]
         problems.append(f"not a readable HDF5 shard, truncated or corrupt ({reason})")
     return problems
+
+
+def resimulate(path: Path, samples: int) -> str:
+    """Remake the first ``samples`` samples of a shard and say how they compare."""
+    with h5py.File(path, "r") as h5:
+        params = _shard_params(h5)
+        seed_record = json.loads(h5.attrs["shard_seed"])
+        n = min(samples, int(h5.attrs["n_samples"]))
+        stored = {name: h5[name][:n] for name in h5.keys()}
+    seed = np.random.SeedSequence(seed_record["entropy"],
+                                  spawn_key=tuple(seed_record["spawn_key"]))
+    streams = sample_streams(seed, n)  # sample i's stream is child i, whatever the count
+    remade = make_samples(streams, params.physics, params.generate.store_full_potential)
+    differing, worst = [], 0.0
+    for name, values in stored.items():
+        fresh = np.asarray(getattr(remade, name), dtype=values.dtype)
+        if np.array_equal(values, fresh):
+            continue
+        scale = max(float(np.abs(fresh).max()), 1.0)
+        gap = float(np.abs(values.astype(np.float64) - fresh).max())
+        if not np.isfinite(gap) or gap > NUMERICALLY_EQUAL * scale:
+            return (f"does not match its params and seed: the first {n} samples remade "
+                    f"differ in {name} by up to {gap:.3g} (damaged, or made by other code)")
+        differing.append(name)
+        worst = max(worst, gap)
+    if differing:
+        return (f"numerically equal, bits differ: the first {n} samples remade agree to "
+                f"{worst:.1e} in {', '.join(differing)} (another processor's arithmetic)")
+    return f"reproduced bit for bit: the first {n} samples remade from its params and seed"

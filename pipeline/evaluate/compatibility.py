@@ -1,0 +1,67 @@
+"""Which store a model may be scored on: the one whose physics it was trained on.
+
+A model's history records the physics of its training store. Keys that fix the input's
+shape or meaning or the target's range (grid, snapshots, start, mass range) must match
+always: a network given them would return garbage without a word, or a Keras traceback.
+The other physics keys change the distribution of fields; scoring across them is a
+distribution-shift experiment, allowed only when asked for (``--allow-shift``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config import PhysicsConfig, params_from_dict
+from ..errors import DataError
+from ..store.manifest import MANIFEST, read_manifest
+from ..store.reader import shard_params
+
+LAYOUT_KEYS = ("size", "downsample", "time_steps", "stride", "start", "start_velocity",
+               "mass_low", "mass_high")
+
+
+def _physics(raw: dict, source: str) -> PhysicsConfig:
+    return params_from_dict({"physics": raw}, source).physics
+
+
+def _comparable(physics: PhysicsConfig) -> dict:
+    values = {key: getattr(physics, key) for key in PhysicsConfig.__dataclass_fields__
+              if key != "max_redraws"}  # how long to retry escapes: no physics
+    values["start"] = physics.start_position  # null means the centre: compare positions
+    return values
+
+
+def evaluation_params(location: Path, files: list[Path]) -> dict:
+    """The generation params of the shards to score (a store's, or every loose file's alike)."""
+    location = Path(location)
+    if location.is_dir() and (location / MANIFEST).exists():
+        return read_manifest(location)["params"]
+    found = {str(path): shard_params(path) for path in files}
+    first = next(iter(found.values()))
+    for path, params in found.items():
+        if params["physics"] != first["physics"]:
+            raise DataError(f"{path}: made with other physics than {files[0]}; score shards of "
+                            f"one physics at a time")
+    return first
+
+
+def physics_differences(trained: dict, given: dict) -> list[tuple[str, object, object]]:
+    """(key, trained value, given value) for every physics key that differs."""
+    a = _comparable(_physics(trained, "the model's training store"))
+    b = _comparable(_physics(given, "the store to score"))
+    return [(key, a[key], b[key]) for key in a if a[key] != b[key]]
+
+
+def check_compatible(model_path: Path, history: dict, given: dict, location: Path,
+                     allow_shift: bool = False) -> None:
+    """DataError naming the keys and both values if ``model_path`` must not score ``given``."""
+    differences = physics_differences(history["store"]["params"]["physics"], given["physics"])
+    layout = [d for d in differences if d[0] in LAYOUT_KEYS]
+    refused = layout if allow_shift else differences
+    if not refused:
+        return
+    listed = ", ".join(f"physics.{key} {a} (trained) vs {b}" for key, a, b in refused[:4])
+    hint = ("" if layout or allow_shift else
+            "; pass --allow-shift to score it anyway (a distribution-shift experiment)")
+    raise DataError(f"{model_path}: trained on other physics than {location}: {listed}; "
+                    f"score it on a store of its physics or retrain it on this one{hint}")

@@ -1,0 +1,73 @@
+"""Any valid physics, end to end, the way users work: generate a store with overrides, then
+point every other command at it with --data alone (params.yaml keeps its default physics)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import write_params
+from pipeline.cli import main
+
+pytestmark = pytest.mark.slow
+
+CONFIGURATIONS = {
+    "five snapshots": ["physics.time_steps=5"],
+    "psi 16x16": ["physics.downsample=16"],
+    "128-pixel field": ["physics.size=128", "physics.downsample=4"],
+    "masses 0.05-2": ["physics.mass_low=0.05", "physics.mass_high=2.0"],
+    "200 positions, stride 20": ["physics.n_positions=200", "physics.stride=20"],
+    "another start, moving, rougher": ["physics.start=[100, 140]",
+                                       "physics.start_velocity=[0.5, -0.3]",
+                                       "physics.octaves=6", "physics.persistence=0.6"],
+}
+QUICK = ("epochs=1", "steps_per_epoch=2", "batch_size=8")
+
+
+def _ok(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert result.exit_code == 0, f"{args[0]}: {result.output}"
+    return result
+
+
+@pytest.mark.parametrize("overrides", CONFIGURATIONS.values(), ids=CONFIGURATIONS.keys())
+def test_generate_train_evaluate_predict_plot_with_data_alone(overrides, tmp_path):
+    params = write_params(tmp_path / "params.yaml")  # default physics: the store decides
+    store, models = tmp_path / "store", tmp_path / "models"
+    sets = [arg for item in overrides for arg in ("--set", item)]
+    _ok("generate", "--params", params, "--out", store, "--scheduler", "synchronous", *sets,
+        "--set", "generate.n_samples=40", "--set", "generate.shard_size=8")
+    for name in ("dnn", "cnn", "rnn", "crnn"):
+        quick = [arg for item in QUICK for arg in ("--set", f"train.{name}.{item}")]
+        _ok("train", name, "--params", params, "--data", store, "--out", models / name, *quick)
+    metrics = tmp_path / "metrics.json"
+    _ok("evaluate", "--data", store, "--models", models, "--metrics", metrics,
+        "--predictions", tmp_path / "predictions.csv")
+    scores = json.loads(metrics.read_text())
+    assert set(scores["models"]) == {"dnn", "cnn", "rnn", "crnn"} and scores["samples"] == 8
+    time_steps = next((int(o.split("=")[1]) for o in overrides if "time_steps" in o), 10)
+    assert len(scores["models"]["rnn"]["r2_per_step"]) == time_steps
+    rows = _ok("predict", "crnn", "--data", store, "--models", models).output.splitlines()
+    assert len(rows) == 41  # a header and every sample of the store
+    _ok("plot", "--metrics", metrics, "--predictions", tmp_path / "predictions.csv", "--models",
+        models, "--data", store, "--out", tmp_path / "plots")
+    assert (tmp_path / "plots" / "sample_inputs.png").stat().st_size > 10_000
+
+
+def test_a_model_refuses_a_store_of_other_snapshots(tmp_path):
+    params = write_params(tmp_path / "params.yaml")
+    for name, steps in (("ten", 10), ("five", 5)):
+        _ok("generate", "--params", params, "--out", tmp_path / name, "--scheduler",
+            "synchronous", "--set", f"physics.time_steps={steps}")
+    quick = [arg for item in QUICK for arg in ("--set", f"train.rnn.{item}")]
+    _ok("train", "rnn", "--params", params, "--data", tmp_path / "ten", "--out",
+        tmp_path / "models", *quick)
+    for command in (["evaluate", "--metrics", tmp_path / "m.json", "--predictions",
+                     tmp_path / "p.csv"], ["predict", "rnn"]):
+        result = CliRunner().invoke(main, [str(a) for a in [*command, "--data", tmp_path / "five",
+                                                            "--models", tmp_path / "models",
+                                                            "--allow-shift"]])
+        assert result.exit_code == 1
+        assert "physics.time_steps 10 (trained) vs 5" in result.stderr
