@@ -2,7 +2,7 @@
 
 Feed-forward models (DNN, CNN) get (32, 32, 2) = [ψ, Σₜ encodingₜ]; recurrent models
 (RNN, CRNN) get (T, 32, 32, 2) = [ψ, encodingₜ] per time step (report figure 5).
-ψ is standardised with the train split's statistics (stats.json).
+ψ is standardised with the train split's statistics (from the store's manifest).
 
 h5py serialises threads and its handles do not survive a fork, so every reader opens
 its own file inside the generator. A shard's ψ, kept positions and masses are read whole
