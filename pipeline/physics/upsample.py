@@ -39,6 +39,7 @@ def gradient_matrix(size: int) -> np.ndarray:
 
 
 def upsample(psi: np.ndarray, size: int, downsample: int) -> np.ndarray:
-    """ψ (…, grid, grid) → φ on the fine grid (…, size, size)."""
+    """ψ (…, grid, grid) → φ on the fine grid (…, size, size): U ψ Uᵀ as two matrix products
+    (a three-operand einsum ran as one naive loop, 200× slower)."""
     up = upsampling_matrix(size, downsample)
-    return np.einsum("rg,...gh,ch->...rc", up, np.asarray(psi, np.float64), up)
+    return up @ np.asarray(psi, np.float64) @ up.T

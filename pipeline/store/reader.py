@@ -66,10 +66,7 @@ def store_files(directory: Path, split: str | None) -> list[Path]:
 
 
 def _proven(path: Path, fix: str) -> Path:
-    def prove(p):
-        return prove_shard(p)[1]
-
-    problem = remember(path, prove)
+    problem = remember(path, lambda p: prove_shard(p)[1])
     if problem:
         raise DataError(f"{path}: {problem}; check it with `{fix}`")
     return path
