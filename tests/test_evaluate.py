@@ -55,7 +55,7 @@ def test_metrics_on_known_values():
 
 def test_calibration_holds_in_every_third_of_the_mass_range():
     """A model whose relative error grows with the mass: one global factor would cover the
-    light third too often and the heavy third too rarely; per-tercile factors do not."""
+    light third too often and the heavy third too rarely; per-bin quantiles do not."""
     rng = np.random.default_rng(1)
 
     def draw(n):
@@ -69,7 +69,7 @@ def test_calibration_holds_in_every_third_of_the_mass_range():
     def thirds(calibration):
         out = predictive(test, calibration)
         assert np.all(out["lower_90"] >= 0.1) and np.all(out["upper_90"] <= 1.0)
-        return uncertainty_metrics(test["mass"], out["mean"], out["sigma_log"],
+        return uncertainty_metrics(test["mass"], out["center"], out["sigma_log"],
                                    (0.1, 1.0))["coverage_90_by_tercile"]
 
     light, _, heavy = thirds(calibrate(validation, (0.1, 1.0), bins=1))
@@ -98,8 +98,8 @@ def test_evaluate_plot_table_and_predict_through_the_cli(tiny_store, tiny_models
                                   "--every-step", absent])
     assert result.exit_code == 0
     text = readme.read_text()
-    assert "| RNN, physics-informed | no | – |" in text and "STALE TABLE" not in text
-    assert "| DNN, report | no | 0.373 |" in text
+    assert "| RNN, physics-informed | no | **" in text and "STALE TABLE" not in text
+    assert "| DNN, report | no | **" in text
     assert text.startswith("intro\n") and text.endswith("rest\n") and "holdout" not in text
     result = runner.invoke(main, ["plot", "--metrics", str(metrics), "--predictions",
                                   str(predictions), "--models", str(tiny_models), "--data",

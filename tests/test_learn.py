@@ -76,8 +76,9 @@ def test_each_model_trains_saves_and_reloads(name, tiny_store, params_file, tmp_
         assert np.ptp(losses) > 0  # each step's own loss: Keras' epoch loss is their mean
         np.testing.assert_allclose(np.mean(losses), epoch["loss"], rtol=1e-5, atol=1e-6)
     assert "val_loss" in history["epochs"][-1]
-    assert len(history["calibration"]["factors"]) == 3
-    assert all(f > 0 for f in history["calibration"]["factors"])
+    calibration = history["calibration"]
+    assert len(calibration["lower"]) == len(calibration["upper"]) == 1  # 8 validation samples
+    assert all(lo < hi for lo, hi in zip(calibration["lower"], calibration["upper"], strict=True))
     assert history["store"]["params"]["physics"]["size"] == 256
     model = load_model(tmp_path / f"{name}.keras")
     assert read_history(tmp_path / f"{name}.history.json")["model"] == name

@@ -30,24 +30,25 @@ def regression_metrics(truth: np.ndarray, prediction: np.ndarray) -> dict[str, f
     }
 
 
-def uncertainty_metrics(truth: np.ndarray, mean: np.ndarray, sigma_log: np.ndarray,
+def uncertainty_metrics(truth: np.ndarray, center: np.ndarray, sigma_log: np.ndarray,
                         mass_range: tuple[float, float]) -> dict:
-    """Coverage of the log-normal predictive intervals at several nominal levels, overall
-    and for the 90 % level in each tercile of the true mass; NLL of the log-normal density
-    (in mass units, so that it compares with a Gaussian's)."""
+    """Coverage of the log-normal predictive intervals (median ``center``, log-space
+    ``sigma_log``) at several nominal levels, overall and for the 90 % level in each
+    tercile of the true mass; NLL of the log-normal density (in mass units, so that it
+    compares with a Gaussian's)."""
     def covered(level: float, rows=slice(None)) -> float:
-        lower, upper = interval(mean[rows], sigma_log[rows], norm.ppf(0.5 + level / 2),
+        lower, upper = interval(center[rows], sigma_log[rows], norm.ppf(0.5 + level / 2),
                                 mass_range)
         return float(np.mean((lower <= truth[rows]) & (truth[rows] <= upper)))
 
     observed = {f"{level:.2f}": covered(level) for level in CALIBRATION_LEVELS}
     edges = np.quantile(truth, [1 / 3, 2 / 3])
     terciles = np.digitize(truth, edges)
-    z = (np.log(truth) - np.log(mean)) / sigma_log
+    z = (np.log(truth) - np.log(center)) / sigma_log
     nll = np.log(truth * sigma_log) + 0.5 * z ** 2 + 0.5 * math.log(2 * math.pi)
     return {"coverage_90": observed["0.90"],
             "coverage_90_by_tercile": [covered(0.9, terciles == k) for k in range(3)],
-            "nll": float(np.mean(nll)), "mean_sigma": float(np.mean(mean * sigma_log)),
+            "nll": float(np.mean(nll)), "mean_sigma": float(np.mean(center * sigma_log)),
             "calibration": observed}
 
 

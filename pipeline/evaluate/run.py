@@ -84,7 +84,7 @@ def score_model(path: Path, model, history: dict, files: list[Path],
     mass_range = tuple(calibration["mass_range"])
     per_step = np.clip(raw["per_step"], *mass_range)
     metrics = {**regression_metrics(mass, out["mean"]),
-               **uncertainty_metrics(mass, out["mean"], out["sigma_log"], mass_range),
+               **uncertainty_metrics(mass, out["center"], out["sigma_log"], mass_range),
                "uncertainty": calibration["method"], "model": history["model"],
                "preset": history["config"]["preset"],
                "mass_scan": history["config"]["mass_scan"], "simulator": history["simulator"],

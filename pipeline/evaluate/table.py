@@ -13,12 +13,11 @@ from .run import REPORT_TABLE_1
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 BASELINE_LABELS = {"physics_inversion": "physics inversion from ψ (no learning)",
-                   "physics_inversion_fine_field": "physics inversion from the fine field φ "
-                                                   "(which no model sees)",
+                   "physics_inversion_fine_field": "physics inversion from φ (no model sees φ)",
                    "predict_the_mean": "predict the mean"}
 
 
-MODEL_KEYS = ("model", "preset", "mass_scan", "simulator", "r2", "pearson", "mae",
+MODEL_KEYS = ("model", "preset", "mass_scan", "simulator", "r2", "mae",
               "median_relative_error", "coverage_90", "coverage_90_by_tercile", "nll",
               "train_seconds", "calibration")
 
@@ -61,41 +60,34 @@ def _number(value, digits: int, percent: bool = False) -> str:
     return f"{100 * value:.{digits}f} %" if percent else f"{value:.{digits}f}"
 
 
-def _main_table(metrics: dict) -> list[str]:
-    lines = [f"Held-out samples: {metrics['samples']} ({metrics['scope']}). Coverage: of the "
-             "90 % intervals, overall and in the light / middle / heavy third of true masses.",
-             "", "| model | simulator inside | report R² | R² | Pearson | MAE | median rel. error "
-             "| 90 % coverage | by mass third | NLL | train time |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+def _main_table(metrics: dict, holdout: dict | None) -> list[str]:
+    other = holdout or {"models": {}, "baselines": {}}
+    lines = [f"Held-out samples: {metrics['samples']} ({metrics['scope']})"
+             + (f"; other seed: {holdout['samples']} samples of a store generated with "
+                f"`evaluate.holdout_seed`" if holdout else "")
+             + ". Coverage: of the 90 % intervals, overall and in the light / middle / heavy "
+               "third of true masses.", "",
+             "| model | simulator inside | R² | R² other seed | MAE "
+             "| median rel. error | 90 % coverage | by mass third | NLL | train time |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for key in ordered(metrics["models"]):
         m = metrics["models"][key]
-        report = REPORT_TABLE_1[m["model"]] if m["preset"] == "report" else None
         thirds = " / ".join(_number(c, 2) for c in m["coverage_90_by_tercile"])
         lines.append(f"| {model_label(key, m)} | {'yes' if m['simulator'] else 'no'} "
-                     f"| {_number(report, 3)} | **{_number(m['r2'], 3)}** "
-                     f"| {_number(m['pearson'], 3)} | {_number(m['mae'], 4)} "
+                     f"| **{_number(m['r2'], 3)}** "
+                     f"| {_number(other['models'].get(key, {}).get('r2'), 3)} "
+                     f"| {_number(m['mae'], 4)} "
                      f"| {_number(m['median_relative_error'], 1, percent=True)} "
                      f"| {_number(m['coverage_90'], 3)} | {thirds} | {_number(m['nll'], 2)} "
                      f"| {m['train_seconds']:.0f} s |")
     for key, label in BASELINE_LABELS.items():
         b = metrics["baselines"][key]
-        lines.append(f"| {label} | {'no' if key == 'predict_the_mean' else 'yes'} | – "
-                     f"| {_number(b['r2'], 3)} | {_number(b['pearson'], 3)} "
+        lines.append(f"| {label} | {'no' if key == 'predict_the_mean' else 'yes'} "
+                     f"| {_number(b['r2'], 3)} "
+                     f"| {_number(other['baselines'].get(key, {}).get('r2'), 3)} "
                      f"| {_number(b['mae'], 4)} "
                      f"| {_number(b['median_relative_error'], 1, percent=True)} | – | – | – | – |")
     return lines
-
-
-def _holdout_table(holdout: dict) -> list[str]:
-    lines = ["", f"Generalisation: {holdout['samples']} samples of a store generated with "
-             "another `generate.seed` (`evaluate.holdout_seed`):", "",
-             "| model | R² | 90 % coverage |", "|---|---|---|"]
-    for key in ordered(holdout["models"]):
-        m = holdout["models"][key]
-        lines.append(f"| {model_label(key, m)} | {_number(m['r2'], 3)} "
-                     f"| {_number(m['coverage_90'], 3)} |")
-    b = holdout["baselines"]["physics_inversion"]
-    return lines + [f"| physics inversion | {_number(b['r2'], 3)} | – |"]
 
 
 def _per_step_table(metrics: dict, every_step: dict | None) -> list[str]:
@@ -131,9 +123,7 @@ def _repeats_table(repeats: dict) -> list[str]:
 
 def results_table(metrics: dict, repeats: dict | None = None, holdout: dict | None = None,
                   every_step: dict | None = None) -> str:
-    lines = _main_table(metrics)
-    if holdout:
-        lines += _holdout_table(holdout)
+    lines = _main_table(metrics, holdout)
     lines += _per_step_table(metrics, every_step)
     if repeats:
         lines += _repeats_table(repeats)
