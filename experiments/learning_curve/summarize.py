@@ -33,19 +33,14 @@ def table(metrics: dict) -> str:
     by_model = curves(metrics)
     sizes = sorted({size for points in by_model.values() for size, _, _ in points})
     physics = metrics["baselines"]["physics_inversion"]
-    lines = ["| model | " + " | ".join(f"{size // 1000}k" for size in sizes) + " |",
-             "|---|" + "---|" * len(sizes)]
+    lines = ["| test R² (median rel. error) | " + " | ".join(
+        f"{size // 1000}k samples" for size in sizes) + " |", "|---|" + "---|" * len(sizes)]
     for model, points in by_model.items():
-        r2 = {size: value for size, value, _ in points}
-        error = {size: value for size, _, value in points}
-        lines.append(f"| {MODEL_LABELS[model]} R² | "
-                     + " | ".join(f"{r2[s]:.3f}" if s in r2 else "–" for s in sizes) + " |")
-        lines.append(f"| {MODEL_LABELS[model]} median rel. error | "
-                     + " | ".join(f"{100 * error[s]:.1f} %" if s in error else "–"
-                                  for s in sizes) + " |")
-    lines.append(f"| physics inversion (no training) | R² {physics['r2']:.3f}, median rel. "
-                 f"error {100 * physics['median_relative_error']:.1f} % |" + " |" * (len(sizes)
-                                                                                       - 1))
+        cells = {size: f"{r2:.3f} ({100 * error:.1f} %)" for size, r2, error in points}
+        lines.append(f"| {MODEL_LABELS[model]} | "
+                     + " | ".join(cells.get(size, "–") for size in sizes) + " |")
+    lines.append(f"| physics inversion, no training | {physics['r2']:.3f} "
+                 f"({100 * physics['median_relative_error']:.1f} %) |" + " |" * (len(sizes) - 1))
     return "\n".join(lines) + "\n"
 
 
@@ -59,8 +54,11 @@ def figure(metrics: dict, path: Path) -> None:
     left.axhline(physics["r2"], color="grey", ls="--", label="physics inversion")
     right.axhline(100 * physics["median_relative_error"], color="grey", ls="--",
                   label="physics inversion")
+    sizes = sorted({p[0] for points in curves(metrics).values() for p in points})
     for ax, label in ((left, "test R²"), (right, "median relative error (%)")):
-        ax.set_xscale("log", base=2)
+        ax.set_xscale("log")
+        ax.set_xticks(sizes, [f"{size // 1000}k" for size in sizes])
+        ax.minorticks_off()
         ax.set(xlabel="training samples", ylabel=label)
         ax.legend(fontsize=8)
     fig.suptitle(f"What more data buys ({metrics['samples']} test samples)")
