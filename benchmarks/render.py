@@ -24,7 +24,8 @@ run: compare the ratios.
 def _header(record: dict, title: str, text: str) -> list[str]:
     m = record["machine"]
     return ["", f"## {title}", "", text, "",
-            f"`{record['command']}` — {m['processor']}, {m['cores']} cores, "
+            f"`{record['command'].strip()}` — {m['processor']}, {m['cores']} "
+            f"core{'s' if m['cores'] != 1 else ''}, "
             f"{m['memory_mib'] / 1024:.0f} GiB; {record['date']}, commit {record['commit']}.", ""]
 
 
@@ -87,6 +88,12 @@ def scale(f: dict) -> list[str]:
         extra = f"{step['mb_per_s']:.0f} MB/s" if "mb_per_s" in step else ""
         lines.append(f"| {name} | {big['samples']:,} | {step['seconds']:.0f} "
                      f"| {step['peak_mib']:.0f} | {extra} |")
+    # seconds = start-up + per-sample cost × samples, through the two generate runs
+    per_sample = (big["seconds"] - ref["seconds"]) / (big["samples"] - ref["samples"])
+    start_up = ref["seconds"] - per_sample * ref["samples"]
+    lines += ["", f"A line through the two `generate` runs: {start_up:.1f} s of start-up "
+              f"(cluster, JIT) and {1000 * per_sample:.3f} ms a sample; per sample, a larger "
+              f"store costs no more, the start-up is only spread thinner."]
     return lines
 
 
