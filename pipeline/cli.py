@@ -119,7 +119,9 @@ def inspect(location, verify, resimulate, plot_path, sample_index, as_json):
         for name, found in problems.items():
             click.echo(f"{Path(location) / name if Path(location).is_dir() else location}: "
                        f"{'; '.join(found)}")
-        click.echo(line + ("" if not problems else f"; {len(problems)} with problems"))
+        fix = (f"remake them with `massfield repair {location}`" if Path(location).is_dir()
+               else "remake its store with `massfield repair DIR`")
+        click.echo(line + ("" if not problems else f"; {len(problems)} with problems: {fix}"))
         if problems:
             sys.exit(1)
         return

@@ -206,7 +206,7 @@ CASES = [
     ("evaluate garbage model", lambda c: evaluate(c, models=broken_model(
         c, lambda p: p.write_bytes(b"garbage"))), 1, "rnn.keras"),
     ("evaluate truncated model", lambda c: evaluate(c, models=broken_model(c, _truncate)), 1,
-     "rnn.keras"),
+     "rnn.keras: damaged or not a Keras model (not a complete .keras zip archive"),
     ("evaluate no history", lambda c: evaluate(c, models=broken_model(
         c, lambda p: p.with_name("rnn.history.json").unlink())), 1, "rnn.history.json"),
     ("evaluate damaged history", lambda c: evaluate(c, models=broken_model(

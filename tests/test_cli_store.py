@@ -62,6 +62,7 @@ def test_inspect_verify_reports_bad_files_and_exits_1(tiny_store, tmp_path):
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
     assert len(lines) == 2 and "shard-00004.h5" in lines[0] and "1 with problems" in lines[1]
+    assert "massfield repair" in lines[1]
 
 
 def test_inspect_missing_directory(tmp_path):

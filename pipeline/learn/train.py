@@ -16,6 +16,7 @@ import math
 import os
 import time
 import warnings
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,10 +34,11 @@ from .models import VIEWS, build_model, check_model_name, contains_simulator
 from .predict import predict_outputs
 
 BATCH_LOSS = "batch_loss"
-# Keras leaves XLA off on CPU-only machines. Compiled, a training step on 2 cores is
-# 1.4-1.7x faster for the CNN, 1.5-1.7x for the RNN, 1.8-2.1x for the CRNN and up to 1.35x
-# for the DNN (benchmarks/train_speed.py), but compiling costs seconds per model: worth it
-# for long runs only.
+# Keras leaves XLA off on CPU-only machines. Whether compiling pays depends on the model
+# and the machine, so it is a per-model setting (train.<model>.xla): measure with
+# `python -m benchmarks.train_speed` (docs/benchmarks.md; on 2 cores XLA made the DNN and
+# RNN steps 1.6-2x faster, the CNN's about even and the CRNN's 0.85x). Compiling costs
+# seconds per model: under "auto", long runs only.
 XLA_MIN_STEPS = 1000
 
 
@@ -192,6 +194,9 @@ def load_model(path: Path) -> keras.Model:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no trained model; run `massfield train {path.stem}` first")
+    if not zipfile.is_zipfile(path):  # Keras calls a truncated archive "File not found"
+        raise DataError(f"{path}: damaged or not a Keras model (not a complete .keras zip "
+                        f"archive: truncated?); retrain it with `massfield train {path.stem}`")
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as exc:  # noqa: BLE001  (Keras raises many types for a damaged file)
