@@ -133,29 +133,12 @@ def _workers(pid: int) -> list[int]:
     return []
 
 
-def _ctrl_c(run: subprocess.Popen, patience: float = 3.0) -> int:
-    """Press Ctrl-C (SIGINT to the process group, as a terminal does); press it once more
-    if the run has not ended ``patience`` seconds later. Returns the presses it took.
-
-    Once, in a full CI run, the first press had no effect and the run finished; it was
-    not reproduced in 30+ tries since (under load too). A user would press again; a
-    second lost press fails the test."""
-    for press in (1, 2):
-        os.killpg(run.pid, signal.SIGINT)
-        try:
-            run.wait(timeout=patience)
-            return press
-        except subprocess.TimeoutExpired:
-            continue
-    return 3
-
-
 def test_ctrl_c_stops_the_workers(slow_params, tmp_path):
     out = tmp_path / "store"
     run = _started(slow_params, out, "--workers", "2")
     workers = _workers(run.pid)
     assert workers, "the Dask workers should be running"
-    assert _ctrl_c(run) <= 2
+    os.killpg(run.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
     stdout, stderr = run.communicate(timeout=120)
     result = subprocess.CompletedProcess(run.args, run.returncode, stdout, stderr)
     line = _one_error_line(result, "interrupted:", "re-run `massfield generate` to resume")

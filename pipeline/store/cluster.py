@@ -10,6 +10,8 @@ import contextlib
 import logging
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable, Iterator
 
 from ..errors import ConfigError, DataError
@@ -104,24 +106,52 @@ def _connect(scheduler: str, workers: int | None):
             from None
 
 
+@contextlib.contextmanager
+def _interrupt_flag() -> Iterator[threading.Event]:
+    """While Dask runs, Ctrl-C (SIGINT) only sets a flag, which the waiting loop turns into
+    KeyboardInterrupt at a point of its own choosing. Raised wherever the main thread
+    happened to be, inside Dask's client code, it could leave a queue's lock held: the
+    event loop then blocked on that lock, and closing the cluster hung for ever (seen
+    under load)."""
+    flag = threading.Event()
+    try:
+        previous = signal.signal(signal.SIGINT, lambda *_: flag.set())
+    except ValueError:  # not the main thread: signals are not ours to handle
+        yield flag
+        return
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+POLL_SECONDS = 0.05  # how often the waiting loop looks for results and Ctrl-C
+
+
 def run_on_dask(task: Callable, arguments: list[tuple], keys: list[str], scheduler: str,
                 workers: int | None) -> Iterator[dict]:
     """``task(*args)`` for each of ``arguments`` on the cluster, results as they finish. The
-    cluster (when started here) and the client close when the caller stops iterating."""
+    cluster (when started here) and the client close when the caller stops iterating;
+    Ctrl-C ends the iteration with KeyboardInterrupt (and cannot interrupt the closing)."""
     from distributed import as_completed
 
-    client, cluster = _connect(scheduler, workers)
-    try:
-        futures = [client.submit(task, *args, key=key, pure=False)
-                   for args, key in zip(arguments, keys, strict=True)]
-        for future in as_completed(futures):
-            yield future.result()
-    finally:
-        with contextlib.suppress(Exception):
-            client.close()
-        if cluster is not None:
+    with _interrupt_flag() as interrupted:
+        client, cluster = _connect(scheduler, workers)
+        try:
+            pending = as_completed([client.submit(task, *args, key=key, pure=False)
+                                    for args, key in zip(arguments, keys, strict=True)])
+            while not pending.is_empty():
+                for future in pending.next_batch(block=False):
+                    yield future.result()
+                if interrupted.is_set():
+                    raise KeyboardInterrupt
+                time.sleep(POLL_SECONDS)
+        finally:
             with contextlib.suppress(Exception):
-                cluster.close()
+                client.close()
+            if cluster is not None:
+                with contextlib.suppress(Exception):
+                    cluster.close()
 
 
 def is_dask_failure(exc: BaseException) -> bool:
