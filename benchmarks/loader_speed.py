@@ -95,6 +95,18 @@ def training_rates(sources: dict[str, tf.data.Dataset], params, normaliser: Norm
     return {name: statistics.median(values) for name, values in rates.items()}
 
 
+def in_memory_batches(data: Path, batch: int, normaliser: Normaliser) -> tf.data.Dataset:
+    """The strictest baseline for a training step: recurrent-view batches made in advance
+    from four train shards, repeated."""
+    psi, encoding, mass = read_arrays(store_files(data, "train")[:4],
+                                     ("potential", "encoding", "mass"))
+    n = mass.shape[0] // batch * batch
+    views = make_view(psi[:n], encoding[:n], normaliser, RECURRENT)
+    return tf.data.Dataset.from_tensor_slices(
+        (tf.reshape(views, (-1, batch, *views.shape[1:])),
+         tf.reshape(tf.cast(mass[:n], tf.float32), (-1, batch)))).repeat()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("data/shards"))
@@ -105,12 +117,7 @@ def main() -> None:
     params = with_store_params(load_params(args.params), args.data)
     batch = params.train.crnn.batch_size
     normaliser = Normaliser.from_store(args.data)
-    psi, encoding, mass = read_arrays(store_files(args.data, "train")[:4])
-    n = mass.shape[0] // batch * batch  # the strictest baseline: batches made in advance
-    views = make_view(psi[:n], encoding[:n], normaliser, RECURRENT)
-    in_memory = tf.data.Dataset.from_tensor_slices(
-        (tf.reshape(views, (-1, batch, *views.shape[1:])),
-         tf.reshape(tf.cast(mass[:n], tf.float32), (-1, batch)))).repeat()
+    in_memory = in_memory_batches(args.data, batch, normaliser)
     from_shards = split_dataset(args.data, "train", RECURRENT, batch, shuffle_seed=0, repeat=True)
     loader = loader_rate(args.data, batch, args.steps * 2)
     rates = training_rates({"memory": in_memory, "shards": from_shards}, params, normaliser,

@@ -108,6 +108,15 @@ def loader_speed(f: dict) -> list[str]:
             f"| {f['view_ms_xla']:.1f} / {f['view_ms_plain']:.1f} |"]
 
 
+def reader_speed(f: dict) -> list[str]:
+    lines = [f"Batches of {f['batch']}; {f['batches']} batches a reader after its first. "
+             f"The CRNN training step consumes **{f['step_per_s']:.0f}** samples/s (batches "
+             f"made in advance).", "", "| reader | samples/s | reader / step |", "|---|---|---|"]
+    lines += [f"| {name} | {r['per_s']:.0f} | **{r['over_step']:.1f}×** |"
+              for name, r in f["readers"].items()]
+    return lines
+
+
 def train_speed(f: dict) -> list[str]:
     lines = ["| model | first steps, plain / XLA (s) | wall ms per step, plain / XLA "
              "| plain / XLA wall | plain / XLA CPU |", "|---|---|---|---|---|"]
@@ -120,7 +129,24 @@ def train_speed(f: dict) -> list[str]:
     return lines
 
 
+def install(f: dict) -> list[str]:
+    rows = f["installs"]
+    lines = ["| install | what it runs | pip install, s | venv, MB | TensorFlow |",
+             "|---|---|---|---|---|"]
+    runs = {"core": "`generate`, `repair`, `inspect` (a Dask worker)",
+            "pipeline": "everything `dvc repro` runs"}
+    lines += [f"| `{'massfield' if name == 'core' else 'massfield[pipeline]'}` | {runs[name]} "
+              f"| {row['seconds']:.0f} | {row['megabytes']:.0f} "
+              f"| {'yes' if row['tensorflow'] else 'no'} |" for name, row in rows.items()]
+    return lines + ["", f"The core takes **{f['size_ratio']:.2f}** of the disk and "
+                    f"{f['time_ratio']:.2f} of the time of the full install (pip's cache warm: "
+                    f"downloads not counted; an empty venv's "
+                    f"{rows['core']['empty_venv_megabytes']:.0f} MB not counted)."]
+
+
 SECTIONS = {
+    "install": ("What an install costs", "A fresh venv with the core install against one "
+                "with `[pipeline]`.", install),
     "physics_speed": ("Making samples", "Complete samples per second on one core: the "
                       "report's approach against ours.", physics_speed),
     "generate_speed": ("Generating on many cores", "`generate` by worker count. The in-memory "
@@ -136,6 +162,9 @@ SECTIONS = {
               "time per sample to match).", scale),
     "loader_speed": ("The tf.data loader", "The loader against the CRNN training step it "
                      "feeds (one model trains from both sources in turn).", loader_speed),
+    "reader_speed": ("Every reader against the training step", "The tf.data loader, the "
+                     "NumPy iterator and a PyTorch DataLoader, each giving the CRNN's inputs "
+                     "from checked shards, against the CRNN training step.", reader_speed),
     "train_speed": ("Training steps with and without XLA", "Each model's training step "
                     "compiled by XLA or not, fed by the real loader.", train_speed),
 }

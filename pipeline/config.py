@@ -51,6 +51,8 @@ class PhysicsConfig:
     start: tuple[float, float] | None = None  # (x, y) in pixels; None = grid centre
     start_velocity: tuple[float, float] = (0.0, 0.0)
     max_redraws: int = 1000  # per sample, before giving up on escaping particles
+    position_noise: float = 0.0  # observation: σ of Gaussian noise on each kept position (px)
+    potential_noise: float = 0.0  # observation: σ of Gaussian noise on each ψ cell
 
     def __post_init__(self):
         self.start = None if self.start is None else tuple(self.start)
@@ -102,6 +104,14 @@ class PhysicsConfig:
         _require(0 <= x < self.size and 0 <= y < self.size, "physics.start",
                  f"must lie inside the grid [0, {self.size})")
         _require(self.max_redraws >= 0, "physics.max_redraws", "must be ≥ 0")
+        for key in ("position_noise", "potential_noise"):
+            _require(getattr(self, key) >= 0, f"physics.{key}",
+                     f"must be ≥ 0 (a standard deviation), got {getattr(self, key)}")
+
+    @property
+    def noisy(self) -> bool:
+        """Whether what a model observes differs from the truth (docs/dataset.md)."""
+        return self.position_noise > 0 or self.potential_noise > 0
 
 
 @dataclasses.dataclass

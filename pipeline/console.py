@@ -2,19 +2,23 @@
 
 Every user mistake — a bad parameter, a missing or damaged file, a fault of the machine —
 becomes one line on stderr naming the file or key and the fix, with exit code 2
-(parameters, usage) or 1 (data, faults). A bug keeps its traceback.
+(parameters, usage) or 1 (data, faults); a stop signal (Ctrl-C, SIGTERM, SIGHUP) exits
+with 128 + its number. A bug keeps its traceback.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
+import signal
 import sys
 
 import click
 import yaml
 
 from .errors import MassfieldError
+from .interrupts import signal_of, stop_signals_raise
 
 USAGE_EXIT, DATA_EXIT = 2, 1
 
@@ -25,22 +29,30 @@ def fail(message: str, code: int) -> None:
 
 
 def user_errors(command):
-    """Turn our exceptions, file-system errors and Ctrl-C into one line and an exit code."""
+    """Turn our exceptions, file-system errors and stop signals into one line and an exit
+    code (a stop signal's: 128 + its number, see interrupts.py)."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
-            return command(*args, **kwargs)
+            with stop_signals_raise():
+                return command(*args, **kwargs)
         except MassfieldError as exc:
             fail(str(exc), exc.exit_code)
         except BrokenPipeError:  # the reader of our output (say, `| head`) has had enough
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(0)
-        except KeyboardInterrupt:
-            fail("interrupted; files are written whole or not at all, so a re-run starts "
-                 "cleanly", DATA_EXIT)
+        except KeyboardInterrupt as exc:
+            signum = signal_of(exc)
+            fail(getattr(exc, "message", "") or
+                 f"interrupted by {signal.Signals(signum).name}: nothing was written under a "
+                 f"final name (files are written whole or not at all); re-run the command",
+                 128 + signum)
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                fail(f"{where}disk full ({exc.strerror}); free space there and re-run",
+                     DATA_EXIT)
             fail(f"{where}{exc.strerror or exc}; check the path, its permissions and free "
                  f"space", DATA_EXIT)
 

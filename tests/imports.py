@@ -73,21 +73,16 @@ def closure(start: set[str]) -> set[str]:
 
 def command_modules(command: str) -> set[str]:
     """Every pipeline module ``massfield COMMAND`` can import: cli.py's module-level
-    imports, the command function's own, and those of the cli helpers it calls."""
+    imports and everything the command's own module (pipeline/commands/) imports,
+    anywhere in it — not the other commands' modules, which cli.py loads only by name."""
     tree = ast.parse((PACKAGE / "cli.py").read_text())
-    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    table = next(node.value for node in tree.body if isinstance(node, ast.Assign)
+                 and getattr(node.targets[0], "id", None) == "COMMANDS")
+    modules = ast.literal_eval(table)
     start = imports_in(ast.Module(body=[n for n in tree.body if isinstance(
         n, (ast.Import, ast.ImportFrom))], type_ignores=[]), "pipeline.cli", False)
-    todo, done = [functions[command]], set()
-    while todo:
-        function = todo.pop()
-        if function.name in done:
-            continue
-        done.add(function.name)
-        start |= imports_in(function, "pipeline.cli", False)
-        called = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
-        todo += [functions[name] for name in called & set(functions) if name.startswith("_")]
-    return closure(start) | {"pipeline.cli"}  # not cli's other commands' imports
+    start.add(f"pipeline.commands.{modules[command]}")
+    return closure(start) | {"pipeline.cli"}
 
 
 def command_files(command: str) -> set[str]:

@@ -102,6 +102,22 @@ def other_physics_store(ctx):
     return ctx.tmp / "other"
 
 
+def noisy_store(ctx):
+    params = write_params(ctx.tmp / "noisy.yaml", physics={"position_noise": 0.3})
+    CliRunner().invoke(main, ["generate", P, str(params), "--out", str(ctx.tmp / "noisy"),
+                              "--scheduler", "synchronous"])
+    return ctx.tmp / "noisy"
+
+
+def old_schema_store(ctx):
+    """A store as massfield 0.2 wrote it: schema version 2 in manifest and shards."""
+    copy = _copy(ctx.store, ctx.tmp)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest.update(schema_version=2, package_version="0.2.0")
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    return copy
+
+
 def manifest(ctx, text):
     copy = _copy(ctx.store, ctx.tmp)
     (copy / "manifest.json").write_text(text)
@@ -133,6 +149,14 @@ CASES = [
     ("mass range inverted", lambda c: gen(c, "physics.mass_low=2"), 2, "physics.mass_low"),
     ("offset inf", lambda c: gen(c, "physics.offset_high=.inf"), 2, "physics.offset_high"),
     ("persistence nan", lambda c: gen(c, "physics.persistence=.nan"), 2, "physics.persistence"),
+    ("position noise negative", lambda c: gen(c, "physics.position_noise=-0.1"), 2,
+     "physics.position_noise must be ≥ 0"),
+    ("position noise inf", lambda c: gen(c, "physics.position_noise=.inf"), 2,
+     "physics.position_noise must be a finite number"),
+    ("potential noise nan", lambda c: gen(c, "physics.potential_noise=.nan"), 2,
+     "physics.potential_noise must be a finite number"),
+    ("potential noise text", lambda c: gen(c, "physics.potential_noise=low"), 2,
+     "physics.potential_noise"),
     ("octaves float", lambda c: gen(c, "physics.octaves=2.5"), 2, "physics.octaves"),
     ("octaves text", lambda c: gen(c, "physics.octaves=abc"), 2, "physics.octaves"),
     ("start three numbers", lambda c: gen(c, "physics.start=[1,2,3]"), 2, "physics.start"),
@@ -192,7 +216,11 @@ CASES = [
                                                        "manifest.json")), 1, "manifest.json"),
     ("train empty-list manifest", lambda c: train(c, manifest(c, "[]")), 1, "massfield repair"),
     ("train manifest of other store", lambda c: train(c, manifest(c, json.dumps(
-        {"schema_version": 2, "params": {}, "shards": []}))), 1, "manifest.json"),
+        {"schema_version": 3, "params": {}, "shards": []}))), 1, "manifest.json"),
+    ("train store of schema 2", lambda c: train(c, old_schema_store(c)), 1,
+     "a store of schema version 2 (massfield 0.2.0); massfield"),
+    ("generate over schema 2", lambda c: gen(c) + ["--out", old_schema_store(c)], 1,
+     "massfield generate --overwrite --out"),
     ("train missing shard", lambda c: train(c, store(c, Path.unlink)), 1, "shard-00001.h5"),
     ("train truncated shard", lambda c: train(c, store(c, _truncate)), 1, "shard-00001.h5"),
     ("train changed value", lambda c: train(c, store(c, _flip_value)), 1, "shard-00001.h5"),
@@ -200,8 +228,8 @@ CASES = [
      "manifest"),
     ("train on a shard file", lambda c: train(c, c.store / "shard-00000.h5"), 1, "shard-00000.h5"),
     # data: evaluate and predict
-    ("evaluate flipped test shard", lambda c: evaluate(c, store(c, _flip_value, "shard-00004.h5")),
-     1, "shard-00004.h5"),
+    ("evaluate flipped test shard", lambda c: evaluate(c, store(c, _flip_value, "shard-00002.h5")),
+     1, "shard-00002.h5"),
     ("evaluate no models", lambda c: evaluate(c, models=c.tmp), 1, "no trained models"),
     ("evaluate garbage model", lambda c: evaluate(c, models=broken_model(
         c, lambda p: p.write_bytes(b"garbage"))), 1, "rnn.keras"),
@@ -215,6 +243,10 @@ CASES = [
      "physics.mass_low"),
     ("evaluate other physics, shift", lambda c: evaluate(c, other_physics_store(c)) +
      ["--allow-shift"], 1, "physics.mass_high"),
+    ("evaluate noisy store", lambda c: evaluate(c, noisy_store(c)), 1,
+     "physics.position_noise 0.0 (trained) vs 0.3; score it on a store of its physics"),
+    ("predict noisy store", lambda c: predict(c, noisy_store(c)), 1,
+     "pass --allow-shift to score it anyway"),
     ("predict untrained model", lambda c: predict(c, name="crnn"), 1, "massfield train crnn"),
     ("predict non-hdf5 file", lambda c: predict(c, written(c, "x.h5", "not hdf5")), 1, "x.h5"),
     ("predict truncated shard", lambda c: predict(c, store(c, _truncate) / "shard-00001.h5"), 1,

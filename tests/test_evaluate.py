@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import h5py
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -13,21 +14,22 @@ from scipy.stats import lognorm
 from pipeline.cli import main
 from pipeline.config import load_params
 from pipeline.evaluate.metrics import r2_score, regression_metrics, uncertainty_metrics
-from pipeline.evaluate.physics_baseline import physics_inversion, positions_from_encoding
+from pipeline.evaluate.physics_baseline import physics_inversion
 from pipeline.evaluate.table import BEGIN, END
 from pipeline.learn.calibration import calibrate, predictive
+from pipeline.store.integrity import (
+    CONTENT_DIGEST,
+    DATASET_DIGEST,
+    dataset_digest,
+    recompute_content,
+)
 from pipeline.store.reader import read_arrays, store_files
 
 
-def test_positions_are_recovered_from_the_encodings(tiny_store):
-    encoding, positions = read_arrays(store_files(tiny_store, "train"), ("encoding", "positions"))
-    np.testing.assert_allclose(positions_from_encoding(encoding, 8), positions, atol=1e-3)
-
-
 def test_physics_inversion_recovers_masses(tiny_store):
-    psi, encoding, mass = read_arrays(store_files(tiny_store, None))
+    psi, positions, mass = read_arrays(store_files(tiny_store, None))
     physics = load_params(tiny_store.parent / "params.yaml").physics
-    estimate = physics_inversion(psi, encoding, physics)
+    estimate = physics_inversion(psi, positions, physics)
     assert estimate.shape == mass.shape
     assert r2_score(mass, estimate) > 0.9
 
@@ -82,11 +84,17 @@ def test_evaluate_plot_table_and_predict_through_the_cli(tiny_store, tiny_models
     runner = CliRunner()
     metrics, predictions = tmp_path / "metrics.json", tmp_path / "predictions.csv"
     result = runner.invoke(main, ["evaluate", "--data", str(tiny_store), "--models",
-                                  str(tiny_models),
-                                  "--metrics", str(metrics), "--predictions", str(predictions)])
+                                  str(tiny_models), "--metrics", str(metrics), "--predictions",
+                                  str(predictions), "--scores", str(tmp_path / "scores")])
     assert result.exit_code == 0, result.output
     scores = json.loads(metrics.read_text())
+    rnn = json.loads((tmp_path / "scores" / "rnn.json").read_text())  # a row of dvc metrics
+    assert rnn == {name: scores["models"]["rnn"][name]
+                   for name in ("r2", "median_relative_error", "coverage_90", "nll")}
+    assert sorted(p.stem for p in (tmp_path / "scores").glob("*.json")) == [
+        "dnn", "physics_inversion", "physics_inversion_fine_field", "predict_the_mean", "rnn"]
     assert set(scores["models"]) == {"rnn", "dnn"} and scores["samples"] == 8
+    assert "notes" not in scores and scores["baselines"]["physics_inversion_fine_field"]["r2"]
     assert len(scores["models"]["rnn"]["r2_per_step"]) == 10
     assert scores["models"]["dnn"]["uncertainty"].startswith("point, log-mass")
     assert predictions.read_text().count("\n") == 9
@@ -126,3 +134,32 @@ def test_evaluate_a_directory_without_manifest(tiny_store, tiny_models, tmp_path
     result = CliRunner().invoke(main, ["predict", "crnn", "--data", str(loose), "--models",
                                        str(tiny_models)])
     assert result.exit_code == 1 and "massfield train crnn" in result.output
+
+
+@pytest.mark.slow
+def test_the_fine_field_baseline_is_left_out_where_offsets_do_not_give_psi(tiny_store,
+                                                                           tiny_models,
+                                                                           tmp_path):
+    """Shards whose ψ is not the block mean of the field their noise_offset makes (data made
+    elsewhere, checksums that prove the file): no φ baseline, a note instead of a number."""
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    shutil.copy(tiny_store / "shard-00002.h5", loose)
+    with h5py.File(loose / "shard-00002.h5") as h5:
+        psi = h5["potential"][()]
+    psi[3] += np.float32(0.01)
+    with h5py.File(loose / "shard-00002.h5", "r+") as h5:
+        h5["potential"][...] = psi
+        h5["potential"].attrs[DATASET_DIGEST] = dataset_digest(h5["potential"])
+        h5.attrs[CONTENT_DIGEST] = recompute_content(h5)[0]
+    metrics = tmp_path / "m.json"
+    result = CliRunner().invoke(main, ["evaluate", "--data", str(loose), "--models",
+                                       str(tiny_models), "--metrics", str(metrics),
+                                       "--predictions", str(tmp_path / "p.csv")])
+    assert result.exit_code == 0, result.output
+    assert ("note: physics inversion from φ left out: for 1 of 8 samples the field "
+            "regenerated from noise_offset does not give the stored ψ") in result.stderr
+    scores = json.loads(metrics.read_text())
+    assert scores["baselines"]["physics_inversion_fine_field"]["r2"] is None
+    assert "left out" in scores["baselines"]["physics_inversion_fine_field"]["omitted"]
+    assert scores["baselines"]["physics_inversion"]["r2"] is not None and scores["notes"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import REPO
+from conftest import REPO, write_params
 from pipeline.cli import main
 from pipeline.config import load_params
 from pipeline.store.generate import generate_store
@@ -131,12 +132,12 @@ def test_resimulation_tells_other_arithmetic_from_damage(store):
     path = store / "shard-00000.h5"
     (store / "manifest.json").unlink()
     with h5py.File(path, "r") as h5:
-        trajectory = h5["trajectory"][()]
+        trajectory, mass = h5["trajectory"][()], h5["mass"][()]
     _reseal(path, "trajectory", trajectory * (1 + 1e-15))  # last bits, as another processor
     result = _run("inspect", "--verify", "--resimulate", "3", store)
     assert result.exit_code == 0, result.output
     assert "numerically equal, bits differ" in result.output
-    _reseal(path, "trajectory", trajectory + 0.5)  # half a pixel: not arithmetic
+    _reseal(path, "mass", mass + 1e-3)  # still in range, not arithmetic
     result = _run("inspect", "--verify", "--resimulate", "3", store)
     assert result.exit_code == 1
     assert "does not match its params and seed" in result.output
@@ -170,3 +171,37 @@ def test_same_bytes_whatever_numpy_dispatches(tmp_path):
     assert digests[0] == digests[1]
     assert np.array_equal(*(h5py.File(tmp_path / n / "shard-00000.h5")["trajectory"][()]
                             for n in ("plain", "no-avx512")))
+
+
+def test_verify_holds_observations_to_the_truth_and_the_recorded_noise(tmp_path):
+    """inspect --verify: exact positions equal the trajectory; noisy ones differ from it by
+    the recorded σ, not by more (a consistent shard whose noise is not what it says)."""
+    params = write_params(tmp_path / "noisy.yaml", physics={"position_noise": 0.3,
+                                                            "potential_noise": 0.01})
+    for name, path in (("noisy", params), ("exact", tmp_path / "exact.yaml")):
+        if name == "exact":
+            write_params(path)
+        assert _run("generate", "--params", path, "--out", tmp_path / name, "--scheduler",
+                    "synchronous").exit_code == 0
+        assert _run("inspect", "--verify", tmp_path / name).exit_code == 0
+    with h5py.File(tmp_path / "noisy" / "shard-00001.h5") as h5:
+        truth = h5["trajectory"][()][:, ::10]
+        positions = truth + 3 * (h5["positions"][()] - truth)  # σ 0.9, recorded 0.3
+    with h5py.File(tmp_path / "noisy" / "shard-00002.h5") as h5:
+        psi = h5["potential_true"][()]
+    _reseal(tmp_path / "noisy" / "shard-00001.h5", "positions", positions)
+    _reseal(tmp_path / "noisy" / "shard-00002.h5", "potential", psi)  # no noise at all
+    with h5py.File(tmp_path / "exact" / "shard-00003.h5") as h5:
+        exact_truth = h5["trajectory"][()][:, ::10]
+    _reseal(tmp_path / "exact" / "shard-00003.h5", "positions", exact_truth + 0.01)
+    for name in ("noisy", "exact"):
+        (tmp_path / name / "manifest.json").unlink()  # the shards prove themselves
+    noisy = _run("inspect", "--verify", tmp_path / "noisy")
+    assert noisy.exit_code == 1
+    assert re.search(r"shard-00001.h5: .*positions differs from the truth by 0\.[89]\d* rms "
+                     r"\(mean [-\d.e]+\), not the recorded noise σ = 0.3", noisy.output)
+    assert "shard-00002.h5: potential differs from the truth by 0 rms" in noisy.output
+    exact = _run("inspect", "--verify", tmp_path / "exact")
+    assert exact.exit_code == 1 and re.search(
+        r"shard-00003.h5: .*positions differs from the truth by up to 0.01 though its recorded "
+        r"noise is 0", exact.output)

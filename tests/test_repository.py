@@ -34,3 +34,18 @@ def test_benchmark_doc_is_rendered_from_the_saved_figures():
     from benchmarks.render import DOC, render
 
     assert DOC.read_text() == render()
+
+
+def test_the_readme_python_example_runs(tmp_path):
+    """README's first Python block, as a user would run it from a directory with params.yaml."""
+    import shutil
+    import sys
+
+    text = (REPO / "README.md").read_text()
+    example = re.findall(r"```python\n(.*?)\n```", text, flags=re.S)[0]
+    shutil.copy(REPO / "params.yaml", tmp_path)
+    result = subprocess.run([sys.executable, "-c", example + "\nprint(len(test['mass']))"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == "100"
+    assert "{'train': 200, 'validation': 100, 'test': 100} 32" in result.stdout

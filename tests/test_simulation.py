@@ -36,7 +36,8 @@ def test_matrices_are_the_cubic_spline_and_np_gradient():
 def _scan(tiny_store, n_masses=32):
     physics = load_params(tiny_store.parent / "params.yaml").physics
     normaliser = Normaliser.from_store(tiny_store)
-    psi, encoding, mass = read_arrays(store_files(tiny_store, None))
+    psi, encoding, mass = read_arrays(store_files(tiny_store, None),
+                                     ("potential", "encoding", "mass"))
     layer = MassScan.for_physics(physics, normaliser.mean, normaliser.std, n_masses=n_masses)
     return layer, physics, psi, make_view(psi, encoding, normaliser, FEED_FORWARD), mass
 
@@ -45,7 +46,7 @@ def test_the_graph_integrator_is_the_numba_one_at_every_step(tiny_store):
     """One physics: the mass scan's TensorFlow integrator, run in float64 and keeping every
     step, follows pipeline.physics.integrator on the upsampled field to 1e-6 pixels."""
     physics = load_params(tiny_store.parent / "params.yaml").physics
-    psi, _, _ = read_arrays(store_files(tiny_store, None))
+    psi, = read_arrays(store_files(tiny_store, None), ("potential",))
     steps = tuple(range(physics.n_positions - 1))
     layer = MassScan(physics.size, physics.downsample, physics.start_position,
                      physics.start_velocity, steps, physics.mass_low, physics.mass_high,

@@ -17,12 +17,12 @@ import pytest
 from distributed import LocalCluster
 
 from conftest import write_params
-from pipeline.config import load_params
+from pipeline.config import SplitFractions, load_params
 from pipeline.errors import ConfigError, DataError
 from pipeline.store.generate import generate_store
 from pipeline.store.lock import store_lock
-from pipeline.store.manifest import read_manifest, read_stats
-from pipeline.store.schema import DATASETS
+from pipeline.store.manifest import assign_splits, read_manifest, read_stats
+from pipeline.store.schema import DATASETS, SPLITS
 from pipeline.store.shard import shard_image
 from pipeline.store.summary import verify_location
 
@@ -37,10 +37,13 @@ def _bytes(directory: Path) -> dict[str, bytes]:
 
 def test_store_layout_attributes_and_manifest(tiny_store):
     manifest = read_manifest(tiny_store)
-    assert [e["split"] for e in manifest["shards"]] == ["train"] * 3 + ["validation", "test"]
+    assert ([e["split"] for e in manifest["shards"]]
+            == ["train", "validation", "test", "train", "train"])
     assert manifest["n_samples"] == 40
+    params = load_params(tiny_store.parent / "params.yaml")
     with h5py.File(tiny_store / "shard-00000.h5") as h5:
-        assert set(h5.keys()) == {d.name for d in DATASETS if not d.optional}
+        assert set(h5.keys()) == {d.name for d in DATASETS if d.written(params)}
+        assert "potential_true" not in h5  # no observation noise: ψ is the truth
         assert h5["encoding"].shape == (8, 10, 32, 32) and h5["encoding"].dtype == np.float32
         assert h5["trajectory"].shape == (8, 100, 2)
         assert h5["encoding"].chunks == (1, 10, 32, 32)
@@ -48,11 +51,12 @@ def test_store_layout_attributes_and_manifest(tiny_store):
         for spec in DATASETS:
             if spec.name in h5:
                 assert h5[spec.name].attrs["units"] and h5[spec.name].attrs["description"]
-        assert h5.attrs["shard_index"] == 0 and h5.attrs["schema_version"] == 2
+        assert h5.attrs["shard_index"] == 0 and h5.attrs["schema_version"] == 3
         assert len(h5.attrs["content_sha256"]) == 64
         for name in h5:  # any HDF5 reader can check a dataset with hashlib
             assert h5[name].attrs["sha256"] == hashlib.sha256(h5[name][()].tobytes()).hexdigest()
         assert json.loads(h5.attrs["params"])["generate"]["seed"] == 7
+        assert "n_samples" not in json.loads(h5.attrs["params"])["generate"]  # any store size
         np.testing.assert_array_equal(h5["positions"][()], h5["trajectory"][:, ::10])
     stats = read_stats(tiny_store)
     assert stats["n_train_samples"] == 24
@@ -105,6 +109,90 @@ def test_different_params_are_refused_unless_overwrite(tiny_store, tmp_path):
     assert read_manifest(store)["params"]["generate"]["seed"] == 8
 
 
+def test_splits_ignore_the_number_of_shards():
+    """Shard i's split depends on i and the fractions alone: every store is a prefix of a
+    larger one, split as closely to the fractions as whole shards allow."""
+    fractions = SplitFractions()
+    longest = assign_splits(400, fractions)
+    for n in range(1, 400):
+        splits = assign_splits(n, fractions)
+        assert splits == longest[:n]
+        if n >= 3:
+            for name in SPLITS:
+                assert abs(splits.count(name) - getattr(fractions, name) * n) < 1.5, (n, name)
+    default = assign_splits(20, fractions)
+    assert [default.count(name) for name in SPLITS] == [16, 2, 2]
+
+
+def _store_params(tmp_path, n_samples, **physics):
+    path = write_params(tmp_path / f"p{n_samples}.yaml", physics=physics,
+                        generate={"n_samples": n_samples, "shard_size": 8})
+    return load_params(path)
+
+
+def test_a_grown_store_is_the_store_made_at_its_size(tmp_path):
+    grown, direct = tmp_path / "grown", tmp_path / "direct"
+    generate_store(_store_params(tmp_path, 64), grown, scheduler="synchronous")
+    originals = _bytes(grown)
+    test_before = [e["file"] for e in read_manifest(grown)["shards"] if e["split"] == "test"]
+    plans = []
+    generate_store(_store_params(tmp_path, 128), grown, scheduler="synchronous",
+                   on_plan=lambda todo, total: plans.append((todo, total)))
+    generate_store(_store_params(tmp_path, 128), direct, scheduler="synchronous")
+    assert plans == [(8, 16)]  # only the new shards are made
+    assert _bytes(grown) == _bytes(direct) and len(originals) == 8
+    assert all(_bytes(grown)[name] == data for name, data in originals.items())
+    assert read_manifest(grown) == read_manifest(direct)
+    test_after = [e["file"] for e in read_manifest(grown)["shards"] if e["split"] == "test"]
+    assert set(test_before) < set(test_after)
+    with pytest.raises(ConfigError, match="grows but does not shrink.*--overwrite"):
+        generate_store(_store_params(tmp_path, 64), grown, scheduler="synchronous")
+
+
+def test_a_partial_last_shard_is_completed_when_the_store_grows(tmp_path):
+    store, direct = tmp_path / "store", tmp_path / "direct"
+    generate_store(_store_params(tmp_path, 60), store, scheduler="synchronous")  # 7 + 4/8
+    before = _bytes(store)
+    generate_store(_store_params(tmp_path, 80), store, scheduler="synchronous")
+    generate_store(_store_params(tmp_path, 80), direct, scheduler="synchronous")
+    assert _bytes(store) == _bytes(direct)
+    assert [name for name in before if before[name] == _bytes(store)[name]] == sorted(
+        before)[:7]
+
+
+def _observation_noise(directory: Path, physics) -> tuple[np.ndarray, np.ndarray]:
+    with h5py.File(directory / "shard-00000.h5") as h5:
+        positions = h5["positions"][()] - h5["trajectory"][()][:, list(physics.kept_steps)]
+        psi = h5["potential"][()].astype(np.float64) - h5["potential_true"][()]
+        return positions, psi
+
+
+@pytest.mark.slow
+def test_noisy_stores_are_one_function_of_their_params(tmp_path):
+    """Observation noise comes from each sample's own stream, after everything else: the same
+    bytes on a local cluster, the truth untouched, and other noise levels scale the same
+    draws."""
+    noisy = _store_params(tmp_path, 32, position_noise=0.3, potential_noise=0.01)
+    generate_store(noisy, tmp_path / "sync", scheduler="synchronous")
+    generate_store(noisy, tmp_path / "cluster", scheduler="processes", workers=2)
+    assert _bytes(tmp_path / "sync") == _bytes(tmp_path / "cluster")
+    exact = _store_params(tmp_path, 32)
+    generate_store(exact, tmp_path / "exact", scheduler="synchronous")
+    with h5py.File(tmp_path / "sync" / "shard-00001.h5") as a, \
+            h5py.File(tmp_path / "exact" / "shard-00001.h5") as b:
+        for name in ("trajectory", "mass", "noise_offset", "redraws"):
+            np.testing.assert_array_equal(a[name][()], b[name][()])
+        np.testing.assert_array_equal(a["potential_true"][()], b["potential"][()])
+        assert not np.array_equal(a["encoding"][()], b["encoding"][()])
+    positions, psi = _observation_noise(tmp_path / "sync", noisy.physics)
+    assert 0.25 < positions.std() < 0.35 and 0.009 < psi.std() < 0.011
+    lower = _store_params(tmp_path, 16, position_noise=0.1, potential_noise=0.01)
+    generate_store(lower, tmp_path / "lower", scheduler="synchronous")
+    np.testing.assert_allclose(_observation_noise(tmp_path / "lower", lower.physics)[0] * 3,
+                               positions, rtol=1e-6, atol=1e-9)
+    assert verify_store(tmp_path / "sync") == {}
+
+
 def test_second_writer_is_refused_by_the_lock(tiny_store, tmp_path):
     params = load_params(tiny_store.parent / "params.yaml")
     store = tmp_path / "store"
@@ -116,8 +204,10 @@ def test_second_writer_is_refused_by_the_lock(tiny_store, tmp_path):
 
 
 @pytest.mark.slow
-def test_sigkill_mid_run_then_rerun_completes_identically(tmp_path):
-    params_file = write_params(tmp_path / "params.yaml",
+@pytest.mark.parametrize("physics", [{}, {"position_noise": 1.0, "potential_noise": 0.001}],
+                         ids=["exact", "noisy"])
+def test_sigkill_mid_run_then_rerun_completes_identically(physics, tmp_path):
+    params_file = write_params(tmp_path / "params.yaml", physics=physics,
                                generate={"n_samples": 60, "shard_size": 6})
     store = tmp_path / "store"
     command = [sys.executable, "-m", "pipeline.cli", "generate", "--params", str(params_file),

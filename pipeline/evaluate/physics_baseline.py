@@ -1,6 +1,7 @@
 """The non-ML method the report proposed (§2.1) but never built: invert the simulation.
 
-From what the models see — ψ (32×32) and the encoded positions — upsample ψ smoothly
+From what the models see — the observed ψ (32×32) and the observed kept positions, the
+same arrays the loaders read — upsample ψ smoothly
 (the cubic spline of :mod:`pipeline.physics.upsample`, which the mass scan uses too),
 simulate candidate masses from the observed start with the report's integrator, and keep
 the mass whose positions best match the observed ones at the first kept time steps: a
@@ -14,6 +15,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..config import PhysicsConfig
+from ..physics.field import block_mean
 from ..physics.field import potential as fine_potential
 from ..physics.integrator import simulate_into
 from ..physics.upsample import upsample
@@ -24,14 +26,6 @@ GOLDEN = 0.6180339887498949
 # test samples of the default store, R² by snapshots used: 2–3: 0.986, 5: 0.985,
 # 8: 0.971, all 10: 0.950.
 SNAPSHOTS = 3
-
-
-def positions_from_encoding(encoding: np.ndarray, downsample: int) -> np.ndarray:
-    """Four-warm centroids (…, T, G, G) → pixel positions (…, T, 2) (exact inside the grid)."""
-    cells = np.arange(encoding.shape[-1], dtype=np.float64)
-    x = (encoding.sum(axis=-2, dtype=np.float64) * cells).sum(axis=-1)
-    y = (encoding.sum(axis=-1, dtype=np.float64) * cells).sum(axis=-1)
-    return np.stack([x, y], axis=-1) * downsample + (downsample - 1) / 2
 
 
 @njit(cache=True)
@@ -80,15 +74,33 @@ def invert_masses(phis, observed, kept, start, velocity, n_positions, low, high,
     return masses
 
 
-def physics_inversion(potential: np.ndarray, encoding: np.ndarray, physics: PhysicsConfig,
+# ψ is stored as float32: the block mean of a regenerated φ matches it to float32 rounding
+# (~1e-7 for |ψ| ≤ 1.1) when the offsets are the ones it was made from; data made otherwise
+# (another field code, edited files) differs far more than this.
+PSI_TOLERANCE = 1e-5
+
+
+def fields_reproduce(phis: np.ndarray, potential: np.ndarray, downsample: int) -> np.ndarray:
+    """Per sample: whether the block mean of φ (n, S, S) is the stored ψ (n, G, G)."""
+    means = np.stack([block_mean(phi, downsample) for phi in phis])
+    return np.abs(means - potential).max(axis=(1, 2)) <= PSI_TOLERANCE
+
+
+def physics_inversion(potential: np.ndarray, positions: np.ndarray, physics: PhysicsConfig,
                       snapshots: int = SNAPSHOTS, n_grid: int = 64, n_refine: int = 20,
-                      batch: int = 256, noise_offset: np.ndarray | None = None) -> np.ndarray:
-    """Mass estimates for samples of ψ (n, G, G) and encodings (n, T, G, G).
+                      batch: int = 256, noise_offset: np.ndarray | None = None,
+                      reproduced: list | None = None,
+                      true_potential: np.ndarray | None = None) -> np.ndarray:
+    """Mass estimates for samples of ψ (n, G, G) and kept positions (n, T, 2).
 
     With ``noise_offset`` (n, 2), the simulation runs in each sample's true fine field φ
-    instead of ψ upsampled: what coarse-graining hides, measured (no model sees φ).
+    instead of ψ upsampled: what coarse-graining hides, measured (no model sees φ). That
+    trusts the offsets; ``reproduced`` (a list) then receives, per sample, whether the
+    regenerated φ gives back ``true_potential`` (default: ``potential``) — where it does
+    not, the estimate means nothing.
     """
-    observed = positions_from_encoding(encoding[:, :snapshots], physics.downsample)
+    observed = np.ascontiguousarray(positions[:, :snapshots], np.float64)
+    truth = potential if true_potential is None else true_potential
     kept = np.array(physics.kept_steps[:snapshots], np.int64)
     start = np.array(physics.start_position, np.float64)
     velocity = np.array(physics.start_velocity, np.float64)
@@ -99,6 +111,8 @@ def physics_inversion(potential: np.ndarray, encoding: np.ndarray, physics: Phys
             phis = upsample(potential[chunk], physics.size, physics.downsample)
         else:
             phis = np.stack([fine_potential(tuple(o), physics) for o in noise_offset[chunk]])
+            if reproduced is not None:
+                reproduced.extend(fields_reproduce(phis, truth[chunk], physics.downsample))
         estimates[chunk] = invert_masses(phis, observed[chunk], kept, start, velocity,
                                          physics.n_positions, physics.mass_low,
                                          physics.mass_high, n_grid, n_refine)

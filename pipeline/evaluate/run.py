@@ -4,7 +4,10 @@ Samples: the test split of a store, or every shard of a store, a directory of sh
 one shard file. Every shard is checked before it is read, every model is refused if it
 was trained on other physics, and shards are streamed one at a time: memory does not
 grow with the store (only the predictions themselves, a few floats a sample). Writes
-metrics.json (strict JSON, for ``dvc metrics show``) and one CSV row per sample.
+metrics.json, every figure measured (strict JSON: what the table and the figures are made
+from), one small JSON per model and baseline with its headline scalars (``--scores DIR``:
+what ``dvc metrics show`` and ``dvc metrics diff`` print, one row a predictor) and one CSV
+row per sample.
 """
 
 from __future__ import annotations
@@ -18,13 +21,33 @@ from ..config import params_from_dict
 from ..errors import DataError
 from ..store.atomic import atomic_path, write_json
 from ..store.manifest import MANIFEST
-from ..store.reader import MODEL_FIELDS, read_shard, shard_files
-from .compatibility import check_compatible, evaluation_params
+from ..store.reader import OBSERVED_FIELDS, read_shard, shard_files
+from .compatibility import check_compatible, evaluation_params, physics_differences
 from .metrics import r2_per_step, regression_metrics, uncertainty_metrics
 from .physics_baseline import physics_inversion
 
 # The report's Table 1 (R² on its unseen data).
 REPORT_TABLE_1 = {"dnn": 0.373, "cnn": 0.408, "rnn": -0.038, "crnn": 0.461}
+HEADLINE_MODEL = ("r2", "median_relative_error", "coverage_90", "nll")
+HEADLINE_BASELINE = ("r2", "median_relative_error")
+
+
+def write_scores(directory: Path, metrics: dict) -> None:
+    """DIR/KEY.json per model and baseline: the scalars a reader compares across runs (per
+    model R², median relative error, 90 % coverage, NLL; per baseline R² and median
+    relative error). As DVC metrics, one row a predictor: `dvc metrics show` fits a
+    terminal. Files of predictors no longer scored are removed."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    scores = {**{key: {name: s[name] for name in HEADLINE_MODEL}
+                 for key, s in metrics["models"].items()},
+              **{key: {name: s[name] for name in HEADLINE_BASELINE}
+                 for key, s in metrics["baselines"].items()}}
+    for old in directory.glob("*.json"):
+        if old.stem not in scores:
+            old.unlink()
+    for key, values in scores.items():
+        write_json(directory / f"{key}.json", values)
 
 
 def evaluation_files(location: Path, all_shards: bool = False) -> tuple[list[Path], str]:
@@ -55,17 +78,32 @@ def _baseline_mean(histories: dict[str, dict]) -> float:
     return next(iter(means))
 
 
-def baselines_on(files: list[Path], physics) -> dict[str, np.ndarray]:
+def baselines_on(files: list[Path], physics) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """True mass and the physics inversion — from ψ, as the models see the field, and from
-    the fine field φ, which no model sees — one shard at a time."""
+    the fine field φ, which no model sees — one shard at a time; and per sample whether
+    the φ its ``noise_offset`` makes reproduces its ψ (else the φ baseline means nothing)."""
     columns = {"mass": [], "physics": [], "physics_fine_field": []}
+    reproduced: list[bool] = []
     for path in files:
-        psi, encoding, mass, offset = read_shard(str(path), (*MODEL_FIELDS, "noise_offset"))
+        psi, positions, mass, offset = read_shard(str(path), OBSERVED_FIELDS + ("noise_offset",))
+        truth = (read_shard(str(path), ("potential_true",))[0]
+                 if physics.potential_noise > 0 else None)
         columns["mass"].append(mass)
-        columns["physics"].append(physics_inversion(psi, encoding, physics))
-        columns["physics_fine_field"].append(physics_inversion(psi, encoding, physics,
-                                                               noise_offset=offset))
-    return {name: np.concatenate(values) for name, values in columns.items()}
+        columns["physics"].append(physics_inversion(psi, positions, physics))
+        columns["physics_fine_field"].append(physics_inversion(
+            psi, positions, physics, noise_offset=offset, reproduced=reproduced,
+            true_potential=truth))
+    return ({name: np.concatenate(values) for name, values in columns.items()},
+            np.array(reproduced, bool))
+
+
+def fine_field_note(reproduced: np.ndarray) -> str | None:
+    """Why the φ baseline is left out, or None when every sample's offsets give its ψ."""
+    if reproduced.all():
+        return None
+    return (f"physics inversion from φ left out: for {int((~reproduced).sum())} of "
+            f"{reproduced.size} samples the field regenerated from noise_offset does not give "
+            f"the stored ψ (shards made by other code?)")
 
 
 def score_model(path: Path, model, history: dict, files: list[Path],
@@ -121,29 +159,47 @@ def load_models(models_dir: Path, given: dict, location: Path, allow_shift: bool
 
 
 def evaluate(data_dir: Path, models_dir: Path, metrics_path: Path, predictions_path: Path,
-             all_shards: bool = False, allow_shift: bool = False, log=print) -> dict:
+             all_shards: bool = False, allow_shift: bool = False, log=print,
+             scores_dir: Path | None = None) -> dict:
     files, scope = evaluation_files(data_dir, all_shards)
     given = evaluation_params(data_dir, files)
     physics = params_from_dict(given, f"{data_dir}").physics
     models = load_models(models_dir, given, data_dir, allow_shift)
-    columns = baselines_on(files, physics)
+    columns, reproduced = baselines_on(files, physics)
     mass = columns["mass"]
     log(f"evaluating on {len(mass)} samples ({scope} of {data_dir})")
+    notes = [note for note in [fine_field_note(reproduced)] if note]
     columns["mean_baseline"] = np.full_like(mass, _baseline_mean(
         {key: history for key, (_, _, history) in models.items()}))
     baselines = {"predict_the_mean": regression_metrics(mass, columns["mean_baseline"]),
                  "physics_inversion": regression_metrics(mass, columns["physics"]),
                  "physics_inversion_fine_field": regression_metrics(
                      mass, columns["physics_fine_field"])}
+    if notes:
+        columns["physics_fine_field"] = np.full_like(mass, np.nan)
+        baselines["physics_inversion_fine_field"] = {
+            key: None for key in baselines["physics_inversion_fine_field"]}
+        baselines["physics_inversion_fine_field"]["omitted"] = notes[0]
+    for note in notes:
+        log(f"note: {note}")
     log(f"physics inversion baseline: R² {baselines['physics_inversion']['r2']:.4f}")
     scores = {}
     for key, (path, model, history) in models.items():
         scores[key], model_columns = score_model(path, model, history, files, mass)
+        shift = [f"physics.{name} {a} (trained) vs {b}" for name, a, b in physics_differences(
+            history["store"]["params"]["physics"], given["physics"])]
+        if shift:  # only with --allow-shift: these scores are a distribution-shift experiment
+            scores[key]["shift"] = shift
+            log(f"note: {key} scored off its training data: {', '.join(shift)}")
         columns.update({f"{key}{suffix}": values for suffix, values in model_columns.items()})
         log(f"{key}: R² {scores[key]['r2']:.4f}, 90 % coverage {scores[key]['coverage_90']:.3f}")
     metrics = {"samples": int(len(mass)), "scope": scope, "models": scores,
                "baselines": baselines, "report_table_1_r2": REPORT_TABLE_1}
+    if notes:
+        metrics["notes"] = notes
     write_json(Path(metrics_path), metrics)
+    if scores_dir is not None:
+        write_scores(scores_dir, metrics)
     write_predictions(Path(predictions_path), columns)
     return metrics
 

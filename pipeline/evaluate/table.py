@@ -124,6 +124,7 @@ def _repeats_table(repeats: dict) -> list[str]:
 def results_table(metrics: dict, repeats: dict | None = None, holdout: dict | None = None,
                   every_step: dict | None = None) -> str:
     lines = _main_table(metrics, holdout)
+    lines += [f"\nNote: {note}." for note in metrics.get("notes", [])]
     lines += _per_step_table(metrics, every_step)
     if repeats:
         lines += _repeats_table(repeats)

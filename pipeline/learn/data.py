@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..store.manifest import read_stats
-from ..store.reader import read_shard, shard_layout, store_files
+from ..store.reader import OBSERVED_FIELDS, read_shard, shard_layout, store_files
 from .fourwarm import four_warm
 
 FEED_FORWARD, RECURRENT = "feed_forward", "recurrent"
@@ -70,7 +70,6 @@ def view_builder(view: str, normaliser: Normaliser, downsample: int, grid: int,
 
 MIX_BLOCK = 64  # samples taken from one shard before the interleave moves to the next
 MIXED_SHARDS = 4  # shards open at once and interleaved during training
-LOADED_FIELDS = ("potential", "positions", "mass")
 
 
 def _shard_schedule(files: list[str], shuffle_seed: int | None, repeat: bool):
@@ -87,7 +86,7 @@ def _shard_schedule(files: list[str], shuffle_seed: int | None, repeat: bool):
 
 def _shard_blocks(path, seed):
     """One shard's ψ, kept positions and masses, read whole, in blocks of MIX_BLOCK."""
-    potential, positions, mass = read_shard(path, LOADED_FIELDS)
+    potential, positions, mass = read_shard(path, OBSERVED_FIELDS)
     potential, mass = potential.astype(np.float32), mass.astype(np.float32)
     order = (np.random.default_rng(seed).permutation(mass.size) if seed >= 0
              else np.arange(mass.size))

@@ -14,6 +14,7 @@ import dataclasses
 import json
 import math
 import os
+import signal
 import time
 import warnings
 import zipfile
@@ -24,6 +25,7 @@ import keras
 
 from ..config import Params
 from ..errors import ConfigError, DataError
+from ..interrupts import Interrupted, signal_of
 from ..store.atomic import atomic_path, write_json
 from ..store.manifest import manifest_params, read_manifest, train_statistics
 from ..store.reader import store_files
@@ -107,6 +109,27 @@ class StepLog(keras.callbacks.Callback):
         self.losses.append(float(logs[BATCH_LOSS]))
 
 
+class EpochLog(keras.callbacks.Callback):
+    """One line an epoch with only what its names say: the epoch's mean training loss and
+    the validation loss (Keras's own log also printed each metric's "val_" twin, a
+    validation batch_loss that was not what it seemed)."""
+
+    def __init__(self, log: Callable[[str], None], epochs: int):
+        super().__init__()
+        self.log, self.epochs, self.done = log, epochs, 0
+        self.started = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.done = epoch + 1
+        logs = logs or {}
+        validation = (f", val_loss {logs['val_loss']:.4f}" if "val_loss" in logs else "")
+        self.log(f"epoch {epoch + 1}/{self.epochs}: loss {logs.get('loss', math.nan):.4f}"
+                 f"{validation} ({time.perf_counter() - self.started:.0f} s)")
+
+
 def _optimizer(cfg, total_steps: int) -> keras.optimizers.Optimizer:
     rate = cfg.learning_rate
     if cfg.schedule == "cosine":
@@ -142,8 +165,8 @@ def train_model(name: str, params: Params, data_dir: Path, out_dir: Path,
                                256, normaliser)
     model = build_model(name, cfg, physics, normaliser)
     compile_model(model, cfg, steps * cfg.epochs)
-    step_log = StepLog()
-    callbacks = [step_log]
+    step_log, epoch_log = StepLog(), EpochLog(log if verbose else lambda line: None, cfg.epochs)
+    callbacks = [step_log, epoch_log]
     if cfg.patience:
         callbacks.append(keras.callbacks.EarlyStopping(patience=cfg.patience,
                                                        restore_best_weights=True))
@@ -151,11 +174,19 @@ def train_model(name: str, params: Params, data_dir: Path, out_dir: Path,
         f"{cfg.epochs} epochs × {steps} steps of {cfg.batch_size} from {n_train} samples"
         f"{', XLA' if model.jit_compile else ''}")
     started = time.perf_counter()
-    with warnings.catch_warnings():  # Keras warns, wrongly, that a validation set ran dry
-        warnings.filterwarnings("ignore", message="Your input ran out of data")
-        fit = model.fit(train, validation_data=validation, epochs=cfg.epochs,
-                        steps_per_epoch=steps, callbacks=callbacks, shuffle=False,
-                        verbose=2 if verbose else 0)
+    target = Path(out_dir) / f"{name}.keras"
+    try:
+        with warnings.catch_warnings():  # Keras warns, wrongly, that a validation set ran dry
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+            fit = model.fit(train, validation_data=validation, epochs=cfg.epochs,
+                            steps_per_epoch=steps, callbacks=callbacks, shuffle=False,
+                            verbose=0)
+    except KeyboardInterrupt as exc:
+        signum = signal_of(exc)
+        raise Interrupted(f"{target}: training interrupted by {signal.Signals(signum).name} "
+                          f"after {epoch_log.done} of {cfg.epochs} epochs; nothing written "
+                          f"(a model already there is unchanged); re-run `massfield train "
+                          f"{name}` to start again", signum) from None
     seconds = time.perf_counter() - started
     validation_predictions = predict_outputs(model, validation)
     history = {
@@ -169,7 +200,7 @@ def train_model(name: str, params: Params, data_dir: Path, out_dir: Path,
                     if BATCH_LOSS not in key} for i in range(len(fit.history["loss"]))],
         "calibration": calibrate(validation_predictions, (physics.mass_low, physics.mass_high)),
     }
-    save_model(model, Path(out_dir) / f"{name}.keras")
+    save_model(model, target)
     write_json(Path(out_dir) / f"{name}.history.json", history)
     last = history["epochs"][-1]
     log(f"{name}: trained in {seconds:.0f} s, loss {last['loss']:.4f}, "
@@ -178,7 +209,8 @@ def train_model(name: str, params: Params, data_dir: Path, out_dir: Path,
 
 
 def save_model(model: keras.Model, path: Path) -> None:
-    """Keras insists on the .keras suffix, so the partial file keeps it."""
+    """Keras insists on the .keras suffix, so the partial file keeps it. A full disk is
+    reported with ``path`` (atomic_path), whatever Keras's writer said."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as partial:
         staged = partial.with_name(partial.name + ".keras")

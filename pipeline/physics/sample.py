@@ -4,6 +4,13 @@ Each sample owns a ``numpy.random.Generator``; every draw for it (noise offset,
 mass, and any redraw after an escape) comes from that stream alone, so a sample is
 the same whether it is made alone or in a batch, in any order, on any worker.
 The batch path runs the numerics for many samples in one jitted call.
+
+The observation model comes last: with ``physics.position_noise`` or
+``physics.potential_noise`` above zero, each sample then draws standard normals for its
+kept positions and for its ψ cells (both, whichever σ is set, so that stores of other noise
+levels share their draws), adds them scaled by σ to what a model observes, and re-encodes
+the observed positions. The truth stays beside them: ``trajectory`` and ``potential_true``.
+With both σ zero nothing is drawn and the sample is what it was before the model existed.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ class SampleBatch:
     noise_offset: np.ndarray  # (n, 2)
     redraws: np.ndarray  # (n,) escapes redrawn before this sample
     potential_full: np.ndarray | None = None  # (n, size, size) φ, if asked for
+    potential_true: np.ndarray | None = None  # (n, grid, grid) ψ before noise, if noisy
 
     def __len__(self) -> int:
         return self.mass.shape[0]
@@ -104,10 +112,31 @@ def make_samples(rngs: Sequence[np.random.Generator], physics: PhysicsConfig,
                     f"physics.max_redraws: a particle escaped the trap {redraws[s]} times in a "
                     f"row; strengthen physics.trap_safety or raise physics.mass_low")
             offsets[s], masses[s] = _draw(rngs[s], physics)
+    positions = trajectory[:, kept]
+    psi_true = None
+    if physics.noisy:
+        psi_true = psi
+        positions, psi = observe(rngs, positions, psi, physics)
+        if physics.position_noise > 0:
+            for s in range(n):
+                encoding[s] = encode_positions(positions[s], physics.downsample, grid)
     return SampleBatch(
         mass=masses, potential=psi, trajectory=trajectory,
-        positions=trajectory[:, kept], encoding=encoding, noise_offset=offsets,
-        redraws=redraws, potential_full=full if store_full_potential else None)
+        positions=positions, encoding=encoding, noise_offset=offsets,
+        redraws=redraws, potential_full=full if store_full_potential else None,
+        potential_true=psi_true if physics.potential_noise > 0 else None)
+
+
+def observe(rngs: Sequence[np.random.Generator], positions: np.ndarray, psi: np.ndarray,
+            physics: PhysicsConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The observed kept positions and ψ: the truth plus each sample's own Gaussian draws."""
+    position_draws = np.empty_like(positions)
+    psi_draws = np.empty_like(psi)
+    for s, rng in enumerate(rngs):
+        position_draws[s] = rng.standard_normal(positions.shape[1:])
+        psi_draws[s] = rng.standard_normal(psi.shape[1:])
+    return (positions + physics.position_noise * position_draws,
+            psi + physics.potential_noise * psi_draws)
 
 
 def make_sample(rng: np.random.Generator, physics: PhysicsConfig,

@@ -9,6 +9,7 @@ never write the same partial file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -20,9 +21,19 @@ from typing import Any
 PARTIAL_SUFFIX = ".partial"
 
 
+def is_disk_full(exc: BaseException) -> bool:
+    """A full disk or quota, whether the OSError says so by errno or (HDF5's) in words."""
+    return (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            or "No space left on device" in str(exc))
+
+
 @contextlib.contextmanager
 def atomic_path(final: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``final``; on success fsync it and rename it into place."""
+    """Yield a temporary path beside ``final``; on success fsync it and rename it into place.
+
+    A full disk while writing raises an ``OSError`` that names ``final``, whichever library
+    wrote the partial file (and whether or not it said which file it was writing).
+    """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     partial = final.with_name(f"{final.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}")
@@ -31,6 +42,10 @@ def atomic_path(final: Path) -> Iterator[Path]:
         with open(partial, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(partial, final)
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(final)) from None
     finally:
         if partial.exists():
             partial.unlink()

@@ -9,12 +9,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 
 from ..errors import ConfigError, DataError
+from ..interrupts import stop_signals_flag, stop_signals_ignored
 
 LOCAL_SCHEDULERS = ("processes", "threads", "synchronous")
 ADDRESS_PREFIXES = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://")
@@ -26,22 +25,6 @@ QUIET_WORKERS = {"distributed.worker.profile.enabled": False,
                  "distributed.admin.tick.interval": "500ms",
                  "distributed.admin.system-monitor.interval": "2s",
                  "distributed.worker.memory.monitor-interval": "1s"}
-
-
-@contextlib.contextmanager
-def _sigint_ignored():
-    """Child processes started inside inherit an ignored SIGINT: Ctrl-C then reaches only
-    this process, which shuts the workers down itself, instead of every worker printing
-    its own KeyboardInterrupt traceback."""
-    try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread: nothing to shield
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager
@@ -66,7 +49,7 @@ def local_cluster(workers: int, processes: bool = True):
     import dask
     from distributed import LocalCluster
 
-    with (dask.config.set(QUIET_WORKERS), _sigint_ignored(),
+    with (dask.config.set(QUIET_WORKERS), stop_signals_ignored(),
           _environment(DASK_LOGGING__DISTRIBUTED="critical")):
         return LocalCluster(n_workers=workers if processes else 1,
                             threads_per_worker=1 if processes else workers,
@@ -106,36 +89,22 @@ def _connect(scheduler: str, workers: int | None):
             from None
 
 
-@contextlib.contextmanager
-def _interrupt_flag() -> Iterator[threading.Event]:
-    """While Dask runs, Ctrl-C (SIGINT) only sets a flag, which the waiting loop turns into
-    KeyboardInterrupt at a point of its own choosing. Raised wherever the main thread
-    happened to be, inside Dask's client code, it could leave a queue's lock held: the
-    event loop then blocked on that lock, and closing the cluster hung for ever (seen
-    under load)."""
-    flag = threading.Event()
-    try:
-        previous = signal.signal(signal.SIGINT, lambda *_: flag.set())
-    except ValueError:  # not the main thread: signals are not ours to handle
-        yield flag
-        return
-    try:
-        yield flag
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 POLL_SECONDS = 0.05  # how often the waiting loop looks for results and Ctrl-C
 
 
 def run_on_dask(task: Callable, arguments: list[tuple], keys: list[str], scheduler: str,
                 workers: int | None) -> Iterator[dict]:
     """``task(*args)`` for each of ``arguments`` on the cluster, results as they finish. The
-    cluster (when started here) and the client close when the caller stops iterating;
-    Ctrl-C ends the iteration with KeyboardInterrupt (and cannot interrupt the closing)."""
+    cluster (when started here) and the client close when the caller stops iterating.
+
+    While Dask runs, a stop signal (Ctrl-C, SIGTERM, SIGHUP) only sets a flag, which this
+    loop turns into :class:`~pipeline.interrupts.Interrupted` between batches, and it cannot
+    interrupt the closing. Raised wherever the main thread happened to be, inside Dask's
+    client code, it could leave a queue's lock held: the event loop then blocked on that
+    lock, and closing the cluster hung for ever (seen under load)."""
     from distributed import as_completed
 
-    with _interrupt_flag() as interrupted:
+    with stop_signals_flag() as interrupted:
         client, cluster = _connect(scheduler, workers)
         try:
             pending = as_completed([client.submit(task, *args, key=key, pure=False)
@@ -143,8 +112,7 @@ def run_on_dask(task: Callable, arguments: list[tuple], keys: list[str], schedul
             while not pending.is_empty():
                 for future in pending.next_batch(block=False):
                     yield future.result()
-                if interrupted.is_set():
-                    raise KeyboardInterrupt
+                interrupted.check()
                 time.sleep(POLL_SECONDS)
         finally:
             with contextlib.suppress(Exception):

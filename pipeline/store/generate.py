@@ -7,7 +7,9 @@ order. A re-run keeps every shard that is proven intact — by the manifest's ch
 or, for a shard without a manifest record (a killed run), by the checksums the shard
 carries — and remakes the rest. Faults (a full disk, a read-only target, Ctrl-C, a lost
 worker or scheduler) end in one :class:`~pipeline.errors.DataError` line that says how
-many shards are complete; nothing partial is ever left under a final name.
+many shards are complete, and a stop signal (Ctrl-C, SIGTERM, SIGHUP) in one
+:class:`~pipeline.interrupts.Interrupted` line that says the same; nothing partial is ever
+left under a final name.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,13 +26,25 @@ import h5py
 
 from ..config import Params, params_from_dict
 from ..errors import ConfigError, DataError
-from .atomic import remove_partials
+from ..interrupts import Interrupted, signal_of
+from .atomic import remove_partials, write_json
 from .cluster import check_scheduler, is_dask_failure, run_on_dask
 from .integrity import file_sha256, prove_shard
 from .lock import store_lock
-from .manifest import MANIFEST, STATS, build_manifest, read_manifest, split_warning, write_manifest
+from .manifest import (
+    MANIFEST,
+    STATS,
+    TARGET,
+    OldSchema,
+    build_manifest,
+    check_shard_schema,
+    read_manifest,
+    split_warning,
+    write_manifest,
+)
 from .schema import expected_datasets, shard_name
-from .shard import generation_params, summarize_shard, write_shard
+from .shard import generation_params, shard_params, summarize_shard, write_shard
+from .space import check_free_space
 
 
 def build_shard_task(directory: str, index: int, raw_params: dict) -> dict:
@@ -54,34 +69,71 @@ class Plan:
 
 
 def _manifest_or_note(directory: Path, notes: list[str]) -> dict | None:
-    """The store's manifest, or None (noting why a present one cannot be used)."""
+    """The store's manifest, or None (noting why a present one cannot be used). A store of
+    another schema is not rebuilt from its shards: OldSchema says how to remake it."""
     if not (directory / MANIFEST).exists():
         return None
     try:
         return read_manifest(directory)
+    except OldSchema:
+        raise
     except DataError as exc:
         notes.append(f"{str(exc).split(';')[0]}: rebuilt from the shards that prove themselves")
         return None
 
 
+def _target(directory: Path) -> dict | None:
+    """params.json, which a run writes before its first shard: a killed run's params
+    (None if absent or not valid params)."""
+    try:
+        raw = json.loads((directory / TARGET).read_bytes().decode("utf-8"))
+        params_from_dict(raw, TARGET)
+    except (OSError, ValueError, ConfigError, TypeError):
+        return None
+    return raw if isinstance(raw, dict) and "n_samples" in raw.get("generate", {}) else None
+
+
 def _stored_params(directory: Path, manifest: dict | None) -> dict | None:
-    """The generation params of what is already in ``directory`` (manifest, else a shard)."""
+    """The params of what is already in ``directory``: the manifest's (the store's), else
+    params.json's (a killed run's), else a proven shard's (without ``generate.n_samples``)."""
     if manifest is not None:
         return manifest["params"]
+    target = _target(directory)
+    if target is not None:
+        for shard in sorted(directory.glob("shard-*.h5")):  # of this schema, all of them
+            with h5py.File(shard, "r") as h5:
+                check_shard_schema(shard, h5.attrs.get("schema_version"))
+        return target
     for shard in sorted(directory.glob("shard-*.h5")):
         if prove_shard(shard)[0] is not None:
             with h5py.File(shard, "r") as h5:
+                check_shard_schema(shard, h5.attrs.get("schema_version"))
                 return json.loads(h5.attrs["params"])
     return None
 
 
+def _inferred_size(directory: Path, raw: dict) -> int:
+    """Samples of a store whose manifest is lost: up to the end of its last proven shard."""
+    size, found = raw["generate"]["shard_size"], 0
+    for shard in sorted(directory.glob("shard-*.h5")):
+        if prove_shard(shard)[0] is not None:
+            with h5py.File(shard, "r") as h5:
+                found = max(found, int(h5.attrs["shard_index"]) * size
+                            + int(h5.attrs["n_samples"]))
+    return found
+
+
 def store_params(directory: Path) -> Params:
-    """The params a (possibly damaged) store was made with: manifest, else a proven shard."""
+    """The params a (possibly damaged) store was made with: manifest, else params.json,
+    else proven shards (the store then ends with its last proven shard)."""
     directory = Path(directory)
     raw = _stored_params(directory, _manifest_or_note(directory, []))
     if raw is None:
         raise DataError(f"{directory}: no manifest and no shard that proves itself; "
                         f"nothing to rebuild from — make the store with `massfield generate`")
+    if "n_samples" not in raw["generate"]:
+        raw = {**raw, "generate": {**raw["generate"],
+                                   "n_samples": _inferred_size(directory, raw)}}
     return params_from_dict(raw, f"{directory} (params of its shards)")
 
 
@@ -96,18 +148,47 @@ def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
     return found
 
 
+def _without_size(raw: dict) -> dict:
+    return {**raw, "generate": {k: v for k, v in raw["generate"].items() if k != "n_samples"}}
+
+
+def _clear(directory: Path) -> None:
+    for old in directory.glob("shard-*.h5"):
+        old.unlink()
+    for name in (MANIFEST, STATS, TARGET):
+        (directory / name).unlink(missing_ok=True)
+
+
+def _existing(directory: Path, overwrite: bool,
+              notes: list[str]) -> tuple[dict | None, dict | None]:
+    """(manifest, stored params) of what ``directory`` holds; a store of another schema is
+    removed with ``overwrite`` and refused without."""
+    try:
+        manifest = _manifest_or_note(directory, notes)
+        return manifest, _stored_params(directory, manifest)
+    except OldSchema:
+        if not overwrite:
+            raise
+        _clear(directory)
+        return None, None
+
+
 def _prepare(directory: Path, params: Params, overwrite: bool, stored: dict | None) -> None:
+    """Keep a store of the same params, or of fewer samples (it grows); refuse any other
+    (or remove it, with ``overwrite``)."""
     wanted = generation_params(params)
     if stored is None or stored == wanted:
         return
+    had = stored["generate"].get("n_samples")
+    same = _without_size(stored) == _without_size(wanted)
+    if same and (had is None or had <= params.generate.n_samples):
+        return  # the same store, grown (or a lost manifest's, resumed)
     if not overwrite:
         changed = ", ".join(_differences(stored, wanted)[:4])
+        hint = ("a store grows but does not shrink: " if same else "")
         raise ConfigError(f"{directory} holds shards generated with other params ({changed}); "
-                          f"pass --overwrite to replace them, or choose another --out")
-    for old in directory.glob("shard-*.h5"):
-        old.unlink()
-    for name in (MANIFEST, STATS):
-        (directory / name).unlink(missing_ok=True)
+                          f"{hint}pass --overwrite to replace them, or choose another --out")
+    _clear(directory)
 
 
 def _proven_entry(path: Path, index: int, params: Params) -> dict | None:
@@ -117,10 +198,10 @@ def _proven_entry(path: Path, index: int, params: Params) -> dict | None:
         return None
     n = params.generate.shard_samples(index)
     with h5py.File(path, "r") as h5:
-        ours = (json.loads(h5.attrs["params"]) == generation_params(params)
+        ours = (json.loads(h5.attrs["params"]) == shard_params(params)
                 and int(h5.attrs["shard_index"]) == index and int(h5.attrs["n_samples"]) == n
                 and all(h5[spec.name].shape == (n, *spec.shape(params.physics))
-                        for spec in expected_datasets(params.generate.store_full_potential)))
+                        for spec in expected_datasets(params)))
     return summarize_shard(path, content) if ours else None
 
 
@@ -139,8 +220,9 @@ def plan_store(directory: Path, params: Params, manifest: dict | None) -> Plan:
             record = known.get(index)
             if record is None:  # a killed run's shard, or a lost manifest: prove it
                 entry = _proven_entry(path, index, params)
-            elif file_sha256(path) == record["sha256"]:
-                entry = record  # else remade: it returns to the recorded bytes
+            elif (record["n_samples"] == params.generate.shard_samples(index)
+                  and file_sha256(path) == record["sha256"]):
+                entry = record  # else remade: to the recorded bytes, or completed (grown)
         if entry is None:
             path.unlink(missing_ok=True)
             plan.todo.append(index)
@@ -166,9 +248,11 @@ def _fault_message(exc: BaseException, directory: Path, done: int, total: int) -
         code, reason = exc.record["failed"], exc.record["reason"]
         where = f"writing {shard_name(exc.record['index'])}"
     elif isinstance(exc, KeyboardInterrupt):
-        return f"{directory}: interrupted: {kept}; re-run `massfield generate` to resume"
+        return (f"{directory}: interrupted by {signal.Signals(signal_of(exc)).name}: {kept}; "
+                f"re-run `massfield generate` to resume")
     elif isinstance(exc, OSError) and not is_dask_failure(exc):
-        code, reason, where = exc.errno, exc.strerror or str(exc), "writing"
+        code, reason = exc.errno, exc.strerror or str(exc)
+        where = f"writing {Path(exc.filename).name}" if exc.filename else "writing"
     else:
         name = type(exc).__name__
         what = ("a Dask worker died while making a shard (out of memory?)"
@@ -197,17 +281,20 @@ def generate_store(params: Params, directory: Path, *, workers: int | None = Non
     with store_lock(directory):
         remove_partials(directory)
         notes: list[str] = []
-        manifest = _manifest_or_note(directory, notes)
-        _prepare(directory, params, overwrite, _stored_params(directory, manifest))
+        manifest, stored = _existing(directory, overwrite, notes)
+        _prepare(directory, params, overwrite, stored)
         plan = plan_store(directory, params, manifest)
         warning = split_warning(params)
         for note in notes + ([warning] if warning else []):
             if on_note:
                 on_note(note)
+        check_free_space(directory, params, plan.todo)
         if on_plan:
             on_plan(len(plan.todo), params.generate.n_shards)
         entries = list(plan.kept)
         try:
+            if plan.todo or _target(directory) != generation_params(params):
+                write_json(directory / TARGET, generation_params(params))
             _make(plan.todo, directory, params, scheduler, workers, entries, on_shard)
             manifest = build_manifest(params, entries, generation_params(params))
             write_manifest(directory, manifest)
@@ -218,8 +305,11 @@ def generate_store(params: Params, directory: Path, *, workers: int | None = Non
             remove_partials(directory)
             if not _is_fault(exc):
                 raise
-            raise DataError(_fault_message(exc, directory, _complete(directory, params),
-                                           params.generate.n_shards)) from None
+            message = _fault_message(exc, directory, _complete(directory, params),
+                                     params.generate.n_shards)
+            if isinstance(exc, KeyboardInterrupt):
+                raise Interrupted(message, signal_of(exc)) from None
+            raise DataError(message) from None
     return manifest
 
 

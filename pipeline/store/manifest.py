@@ -1,6 +1,7 @@
 """manifest.json and stats.json: what a store holds, its splits, and its train statistics.
 
-Splits are assigned per shard, so a test sample can never sit in a file training reads.
+Splits are assigned per shard, so a test sample can never sit in a file training reads,
+and by a rule that ignores the number of shards, so that a store grows in place.
 The manifest is written last, once every shard is in place; a store without one is
 incomplete or damaged, and ``massfield repair`` rebuilds it from the shards that prove
 themselves (integrity.py).
@@ -20,28 +21,34 @@ from .schema import SCHEMA_VERSION, SPLITS
 
 MANIFEST = "manifest.json"
 STATS = "stats.json"
+TARGET = "params.json"  # the generation params of the store being made, written first
 ENTRY_KEYS = {"index": int, "file": str, "n_samples": int, "sha256": str,
               "content_sha256": str, "bytes": int, "split": str, "mass": dict,
               "potential": dict, "redraws": int}
 DISTORTION = 0.05  # a split more than this far from its fraction is worth a warning
 
 
-def split_counts(n_shards: int, fractions: SplitFractions) -> dict[str, int]:
-    """Shards per split: rounded fractions; every non-zero split gets a shard when it can."""
-    counts = {name: round(getattr(fractions, name) * n_shards) for name in SPLITS}
-    for name in ("validation", "test"):
-        if getattr(fractions, name) > 0 and counts[name] == 0 and n_shards >= 3:
-            counts[name] = 1
-    counts["train"] = max(1, n_shards - counts["validation"] - counts["test"])
-    counts["validation"] = min(counts["validation"], n_shards - counts["train"])
-    counts["test"] = n_shards - counts["train"] - counts["validation"]
-    return counts
-
-
 def assign_splits(n_shards: int, fractions: SplitFractions) -> list[str]:
-    """Shard i → split: consecutive blocks of train, validation, test shards."""
-    counts = split_counts(n_shards, fractions)
-    return [name for name in SPLITS for _ in range(counts[name])]
+    """Shard i → split, by a rule that looks only at i and the fractions, never at the
+    number of shards: a grown store keeps every shard in its split, and its test split
+    contains the old one.
+
+    The first shards go one to each split with a non-zero fraction (train, validation,
+    test), so that a store of three shards already has all three. Every later shard goes to
+    the split furthest behind its share, ``fraction × (i + 1) − shards so far`` (ties in
+    the order train, validation, test): every prefix of the store is split as closely to
+    the fractions as whole shards allow.
+    """
+    wanted = {name: getattr(fractions, name) for name in SPLITS}
+    counts = {name: 0 for name in SPLITS}
+    splits = []
+    for index in range(n_shards):
+        empty = [name for name in SPLITS if wanted[name] > 0 and counts[name] == 0]
+        name = empty[0] if empty else max(
+            SPLITS, key=lambda s: (wanted[s] * (index + 1) - counts[s], -SPLITS.index(s)))
+        counts[name] += 1
+        splits.append(name)
+    return splits
 
 
 def split_warning(params: Params) -> str | None:
@@ -99,6 +106,27 @@ def write_manifest(directory: Path, manifest: dict) -> None:
     write_json(Path(directory) / MANIFEST, manifest)
 
 
+class OldSchema(DataError):
+    """A store or shard written by a massfield of another schema version."""
+
+
+def _remake(directory: Path) -> str:
+    return (f"remake it with `massfield generate --overwrite --out {directory}` (or `dvc "
+            f"repro` for the default store)")
+
+
+def check_shard_schema(path: Path, version) -> None:
+    """OldSchema naming the shard, both versions and the fix, unless it is of ours."""
+    if version != SCHEMA_VERSION:
+        raise OldSchema(f"{path}: a shard of schema version {_plain(version)}; massfield "
+                        f"{__version__} reads version {SCHEMA_VERSION} (docs/dataset.md): "
+                        f"{_remake(Path(path).parent)}")
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
 def manifest_problem(manifest) -> str | None:
     """What makes a parsed manifest unusable, or None."""
     if not isinstance(manifest, dict):
@@ -135,6 +163,12 @@ def read_manifest(directory: Path) -> dict:
     except (OSError, ValueError) as exc:
         problem = f"not readable JSON ({str(exc).splitlines()[0][:80]})"
     else:
+        version = manifest.get("schema_version") if isinstance(manifest, dict) else None
+        if isinstance(version, int) and version != SCHEMA_VERSION and "shards" in manifest:
+            raise OldSchema(f"{path}: a store of schema version {version} (massfield "
+                            f"{manifest.get('package_version', '?')}); massfield {__version__} "
+                            f"reads version {SCHEMA_VERSION} (docs/dataset.md): "
+                            f"{_remake(directory)}")
         problem = manifest_problem(manifest)
     if problem:
         raise DataError(f"{path}: damaged manifest ({problem}); rebuild it from the shards "
@@ -150,7 +184,3 @@ def read_stats(directory: Path) -> dict:
 def manifest_params(directory: Path) -> Params:
     """The physics and generation params a store was made with, from its manifest."""
     return params_from_dict(read_manifest(directory)["params"], f"{directory}/{MANIFEST}")
-
-
-def split_entries(manifest: dict, split: str | None) -> list[dict]:
-    return [e for e in manifest["shards"] if split is None or e["split"] == split]

@@ -19,10 +19,13 @@ import h5py
 import numpy as np
 
 from ..errors import DataError
-from .integrity import check_against_entry, prove_shard, remember
-from .manifest import MANIFEST, read_manifest, split_entries
+from .integrity import prove_shard, remember
+from .manifest import MANIFEST
+from .store import Store
 
-MODEL_FIELDS = ("potential", "encoding", "mass")
+# What every model and baseline reads: the observed ψ and kept positions (the loaders
+# encode the positions themselves), and the target. The truth beside them is for checks.
+OBSERVED_FIELDS = ("potential", "positions", "mass")
 SHARD_GLOB = "shard-*.h5"
 
 
@@ -47,22 +50,7 @@ def shard_files(location: Path, split: str | None = None) -> list[Path]:
 
 def store_files(directory: Path, split: str | None) -> list[Path]:
     """Shards of ``split`` (None: all) listed in the manifest, each matching its record."""
-    directory = Path(directory)
-    entries = split_entries(read_manifest(directory), split)
-    if not entries:
-        raise DataError(f"{directory}: no {split} shards in the manifest; "
-                        f"regenerate with more samples or other generate.splits")
-    files = []
-    for entry in entries:
-        path = directory / entry["file"]
-        if not path.exists():
-            raise DataError(f"{path}: shard listed in the manifest is missing; "
-                            f"remake it with `massfield repair {directory}`")
-        problem = remember(path, lambda p, e=entry: check_against_entry(p, e))
-        if problem:
-            raise DataError(f"{path}: {problem}; remake it with `massfield repair {directory}`")
-        files.append(path)
-    return files
+    return Store.open(directory).files(split)
 
 
 def _proven(path: Path, fix: str) -> Path:
@@ -72,7 +60,7 @@ def _proven(path: Path, fix: str) -> Path:
     return path
 
 
-def read_shard(path, fields: tuple[str, ...] = MODEL_FIELDS) -> tuple[np.ndarray, ...]:
+def read_shard(path, fields: tuple[str, ...] = OBSERVED_FIELDS) -> tuple[np.ndarray, ...]:
     """Whole datasets of one shard (opened here), each in one read."""
     if isinstance(path, bytes):  # tf.data hands generator arguments over as bytes
         path = path.decode()
@@ -81,7 +69,7 @@ def read_shard(path, fields: tuple[str, ...] = MODEL_FIELDS) -> tuple[np.ndarray
 
 
 def read_arrays(files: list[Path],
-                fields: tuple[str, ...] = MODEL_FIELDS) -> tuple[np.ndarray, ...]:
+                fields: tuple[str, ...] = OBSERVED_FIELDS) -> tuple[np.ndarray, ...]:
     """Whole datasets of several shards, concatenated in file order (small stores, tests)."""
     if not files:
         raise DataError("no samples in the given shards")

@@ -2,7 +2,10 @@
 
 docs/dataset.md describes the same layout for people; ``inspect --verify`` checks files
 against this module. Bump SCHEMA_VERSION whenever a name, shape, dtype or required
-attribute changes (2: content checksums, see integrity.py).
+attribute changes (2: content checksums, see integrity.py; 3: the observation model —
+``potential`` and ``positions`` are what is observed, ``potential_true`` and
+``trajectory`` the truth — and shard params without ``generate.n_samples``, so that a
+store grows in place).
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..config import PhysicsConfig
+from ..config import Params, PhysicsConfig
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SHARD_PATTERN = "shard-{index:05d}.h5"
 SPLITS = ("train", "validation", "test")
 
@@ -27,7 +30,7 @@ class DatasetSpec:
     units: str
     description: str
     per_sample_chunks: bool = True  # if compressed: one sample per chunk, else one per shard
-    optional: bool = False  # written only when generate.store_full_potential
+    written: Callable[[Params], bool] = lambda params: True  # present in a shard of params
     compressed: bool = True  # gzip (readable by every HDF5 tool) at generate.compression_level
     shuffle: bool = True  # byte-shuffle before gzip: helps smooth floats, not sparse ones
     sparse: bool = False  # mostly zeros: chunks deflated by store.deflate, written directly
@@ -40,16 +43,18 @@ DATASETS = (
     # psi and phi are smooth noise: gzip saves ~13 % of their bytes at a cost larger
     # than the rest of the write, so they are stored raw (docs/dataset.md, "On disk")
     DatasetSpec("potential", np.dtype("float32"), lambda p: (p.grid, p.grid), "dimensionless",
-                "psi: k×k block mean of the trapped potential phi (equation 2), [row=y, col=x]",
+                "observed psi: k×k block mean of the trapped potential phi (equation 2), "
+                "plus Gaussian noise of sigma physics.potential_noise, [row=y, col=x]",
                 compressed=False),
     DatasetSpec("trajectory", np.dtype("float64"), lambda p: (p.n_positions, 2), "pixels",
                 "every simulated position (x, y) on the fine grid, t = 0 … n_positions-1",
                 compressed=False),  # float64 positions: gzip saved 5 % at 4× the write cost
     DatasetSpec("positions", np.dtype("float64"), lambda p: (p.time_steps, 2), "pixels",
-                "the kept positions (x, y): trajectory[:, 0::stride][:time_steps]",
+                "observed kept positions (x, y): trajectory[:, 0::stride][:time_steps] plus "
+                "Gaussian noise of sigma physics.position_noise",
                 compressed=False),  # gzip of these floats cost more than the rest of the write
     DatasetSpec("encoding", np.dtype("float32"), lambda p: (p.time_steps, p.grid, p.grid),
-                "weight", "four-warm encoding of each kept position on the coarse grid",
+                "weight", "four-warm encoding of each observed kept position on the coarse grid",
                 shuffle=False, sparse=True),
     DatasetSpec("noise_offset", np.dtype("float64"), lambda p: (2,), "noise units",
                 "pnoise2 offset of the field's first and second coordinate",
@@ -59,12 +64,16 @@ DATASETS = (
                 per_sample_chunks=False),
     DatasetSpec("potential_full", np.dtype("float64"), lambda p: (p.size, p.size),
                 "dimensionless", "phi: the trapped potential on the fine grid, [row=y, col=x]",
-                optional=True, compressed=False),
+                written=lambda params: params.generate.store_full_potential, compressed=False),
+    DatasetSpec("potential_true", np.dtype("float32"), lambda p: (p.grid, p.grid),
+                "dimensionless", "true psi, before the observation noise: the hidden truth",
+                written=lambda params: params.physics.potential_noise > 0, compressed=False),
 )
 
 
-def expected_datasets(store_full_potential: bool) -> tuple[DatasetSpec, ...]:
-    return tuple(d for d in DATASETS if store_full_potential or not d.optional)
+def expected_datasets(params: Params) -> tuple[DatasetSpec, ...]:
+    """The datasets a shard of ``params`` holds."""
+    return tuple(d for d in DATASETS if d.written(params))
 
 
 def shard_name(index: int) -> str:

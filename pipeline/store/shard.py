@@ -39,14 +39,24 @@ BLOCK = 128  # samples made at a time
 
 
 def generation_params(params: Params) -> dict:
-    """The part of params.yaml that decides shard contents (stored in every shard)."""
+    """The part of params.yaml that decides a store (its manifest records it)."""
     plain = params.to_dict()
     return {"physics": plain["physics"], "generate": plain["generate"]}
 
 
+def shard_params(params: Params) -> dict:
+    """The part that decides one shard's contents (stored in every shard): all of
+    :func:`generation_params` but ``generate.n_samples``, which only says how many shards
+    there are. A shard is therefore the same in a store of any size, and a store grows by
+    adding shards."""
+    plain = generation_params(params)
+    plain["generate"] = {k: v for k, v in plain["generate"].items() if k != "n_samples"}
+    return plain
+
+
 def shard_seed(params: Params, index: int) -> np.random.SeedSequence:
-    """Child ``index`` of SeedSequence(generate.seed).spawn(n_shards)."""
-    return np.random.SeedSequence(params.generate.seed).spawn(params.generate.n_shards)[index]
+    """Child ``index`` of SeedSequence(generate.seed): the same whatever the shard count."""
+    return np.random.SeedSequence(params.generate.seed, spawn_key=(index,))
 
 
 def _dataset_options(spec, shape: tuple[int, ...], level: int) -> dict:
@@ -58,7 +68,7 @@ def _dataset_options(spec, shape: tuple[int, ...], level: int) -> dict:
 
 def _root_attributes(params: Params, index: int, n: int, seed: np.random.SeedSequence) -> dict:
     return {"schema_version": SCHEMA_VERSION, "package_version": __version__,
-            "params": json.dumps(generation_params(params), sort_keys=True),
+            "params": json.dumps(shard_params(params), sort_keys=True),
             "shard_index": index, "n_samples": n,
             "shard_seed": json.dumps({"entropy": seed.entropy,
                                       "spawn_key": list(seed.spawn_key)})}
@@ -69,7 +79,7 @@ class _Contents:
     the deflated chunk of each sample (~1 % of the raw bytes)."""
 
     def __init__(self, params: Params, n: int):
-        self.specs = expected_datasets(params.generate.store_full_potential)
+        self.specs = expected_datasets(params)
         self.shapes = {s.name: (n, *s.shape(params.physics)) for s in self.specs}
         self.deflated = {s.name for s in self.specs
                          if s.sparse and s.compressed and params.generate.compression_level}

@@ -50,6 +50,36 @@ def _check_encoding(encoding: np.ndarray, positions: np.ndarray, downsample: int
     return problems
 
 
+def within_noise(name: str, observed: np.ndarray, truth: np.ndarray, sigma: float) -> list[str]:
+    """The observation against the truth: equal without noise (to the last bits of float64
+    arithmetic); with noise, residuals whose mean and rms are what i.i.d. Gaussian noise of
+    ``sigma`` gives (6 standard errors, plus float32 rounding)."""
+    residual = observed.astype(np.float64) - truth.astype(np.float64)
+    if sigma == 0:
+        scale = max(float(np.abs(truth).max(initial=0.0)), 1.0)
+        if np.abs(residual).max(initial=0.0) <= NUMERICALLY_EQUAL * scale:
+            return []
+        return [f"{name} differs from the truth by up to {np.abs(residual).max():.3g} "
+                f"though its recorded noise is 0"]
+    n = residual.size
+    rms, mean = float(np.sqrt(np.mean(residual ** 2))), float(residual.mean())
+    if (abs(rms - sigma) <= sigma * 6 / np.sqrt(2 * n) + 1e-7
+            and abs(mean) <= 6 * sigma / np.sqrt(n)):
+        return []
+    return [f"{name} differs from the truth by {rms:.3g} rms (mean {mean:.2g}), not the "
+            f"recorded noise σ = {sigma:g}"]
+
+
+def _check_observation(h5: h5py.File, physics) -> list[str]:
+    """positions against trajectory at the kept steps, ψ against potential_true."""
+    truth = h5["trajectory"][()][:, list(physics.kept_steps)]
+    problems = within_noise("positions", h5["positions"][()], truth, physics.position_noise)
+    if physics.potential_noise > 0:
+        problems += within_noise("potential", h5["potential"][()], h5["potential_true"][()],
+                                 physics.potential_noise)
+    return problems
+
+
 def _shard_params(h5: h5py.File):
     return params_from_dict(json.loads(h5.attrs["params"]), "shard params")
 
@@ -61,10 +91,12 @@ def _check_contents(h5: h5py.File) -> list[str]:
         return [f"root attribute params missing or invalid ({exc})"]
     physics = params.physics
     if h5.attrs.get("schema_version") != SCHEMA_VERSION:
-        return [f"schema version {h5.attrs.get('schema_version')} is not {SCHEMA_VERSION}"]
+        return [f"schema version {h5.attrs.get('schema_version')} is not {SCHEMA_VERSION} "
+                f"(made by another massfield; remake the store with `massfield generate "
+                f"--overwrite`)"]
     problems = []
     n = int(h5.attrs.get("n_samples", -1))
-    for spec in expected_datasets(params.generate.store_full_potential):
+    for spec in expected_datasets(params):
         if spec.name not in h5:
             problems.append(f"dataset {spec.name} missing")
             continue
@@ -83,7 +115,7 @@ def _check_contents(h5: h5py.File) -> list[str]:
     if mass.min() < physics.mass_low or mass.max() >= physics.mass_high:
         problems.append(f"masses outside [{physics.mass_low}, {physics.mass_high})")
     problems += _check_encoding(h5["encoding"][()], h5["positions"][()], physics.downsample)
-    return problems
+    return problems + _check_observation(h5, physics)
 
 
 def verify_shard(path: Path, entry: dict | None = None) -> list[str]:

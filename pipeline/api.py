@@ -1,0 +1,66 @@
+"""The Python API, published as ``import massfield``: open a store, read a split, iterate
+shuffled batches, generate a store. The ``massfield`` command uses the same functions.
+
+Nothing here imports TensorFlow or PyTorch (``massfield.torch`` is the PyTorch reader).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from .config import DEFAULT_PARAMS, Params, load_params
+from .readers.batches import numpy_batches
+from .readers.order import FIELDS
+from .store.generate import generate_store
+from .store.reader import read_arrays
+from .store.store import ShardEntry, Store
+
+__all__ = ["FIELDS", "Params", "ShardEntry", "Store", "batches", "generate", "load_params",
+           "open_store", "read_split"]
+
+
+def open_store(directory: str | Path) -> Store:
+    """A complete store, its manifest read and checked once (DataError if it is not)."""
+    return Store.open(Path(directory))
+
+
+def _store(store: Store | str | Path) -> Store:
+    return store if isinstance(store, Store) else open_store(store)
+
+
+def read_split(store: Store | str | Path, split: str | None,
+               fields: tuple[str, ...] = FIELDS) -> dict[str, np.ndarray]:
+    """Whole datasets of a split (None: every shard), concatenated in shard order; each
+    shard checked first. For splits that fit in memory; :func:`batches` streams."""
+    store = _store(store)
+    return dict(zip(fields, read_arrays(store.files(split), fields), strict=True))
+
+
+def batches(store: Store | str | Path, split: str, batch_size: int = 64,
+            **options) -> Iterator[dict[str, np.ndarray]]:
+    """One seeded pass over ``split`` in NumPy batches (see
+    :func:`pipeline.readers.batches.numpy_batches` for ``seed``, ``epoch``, ``normalise``,
+    ``encode``, ``drop_remainder``)."""
+    return numpy_batches(_store(store), split, batch_size, **options)
+
+
+def generate(params: Params | str | Path | None = None, out: str | Path = "data/shards", *,
+             overrides: tuple[str, ...] = (), workers: int | None = None,
+             scheduler: str = "synchronous", overwrite: bool = False,
+             on_shard: Callable[[dict], None] | None = None,
+             on_plan: Callable[[int, int], None] | None = None,
+             on_note: Callable[[str], None] | None = None) -> Store:
+    """Make (or resume, or grow) the store of ``params`` — a Params, or a params file
+    (default params.yaml) with ``overrides`` — in ``out``; return it opened.
+
+    ``scheduler``: "synchronous" (one process, the default here), "processes" (a local
+    Dask cluster, the command line's default), "threads" or a scheduler address.
+    """
+    if not isinstance(params, Params):
+        params = load_params(Path(params or DEFAULT_PARAMS), overrides)
+    generate_store(params, Path(out), workers=workers, scheduler=scheduler,
+                   overwrite=overwrite, on_shard=on_shard, on_plan=on_plan, on_note=on_note)
+    return open_store(out)

@@ -1,0 +1,41 @@
+"""``massfield evaluate``: every trained model and the baselines on held-out shards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..console import user_errors
+from .learning import load_tensorflow
+from .options import MODELS_DIR, SHARDS, shift_option
+
+
+@click.command()
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=SHARDS,
+              show_default=True,
+              help="a store (its test split), a directory of shards or one shard file")
+@click.option("--models", "models_dir", type=click.Path(path_type=Path), default=MODELS_DIR,
+              show_default=True, help="where the trained MODEL.keras files are")
+@click.option("--metrics", "metrics_path", type=click.Path(path_type=Path),
+              default=Path("data/metrics.json"), show_default=True)
+@click.option("--predictions", "predictions_path", type=click.Path(path_type=Path),
+              default=Path("data/predictions.csv"), show_default=True)
+@click.option("--scores", "scores_dir", type=click.Path(path_type=Path), default=None,
+              help="also write DIR/PREDICTOR.json with each model's and baseline's headline "
+                   "scalars (the pipeline's DVC metrics)")
+@click.option("--all-shards", is_flag=True,
+              help="score every shard of --data, not only its test split")
+@shift_option
+@user_errors
+def evaluate(data_dir, models_dir, metrics_path, predictions_path, scores_dir, all_shards,
+             allow_shift):
+    """Score every trained model and the two baselines on held-out shards."""
+    load_tensorflow()
+    from ..evaluate.run import evaluate as run_evaluation
+
+    run_evaluation(data_dir, models_dir, metrics_path, predictions_path, all_shards=all_shards,
+                   allow_shift=allow_shift, log=lambda line: click.echo(line, err=True),
+                   scores_dir=scores_dir)
+    written = f"{metrics_path}, {scores_dir}/" if scores_dir else f"{metrics_path}"
+    click.echo(f"wrote {written} and {predictions_path}")

@@ -1,0 +1,37 @@
+"""``massfield predict``: one model's mass, σ and interval for every sample of a store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..console import user_errors
+from .learning import load_tensorflow
+from .options import MODELS_DIR, shift_option
+
+
+@click.command()
+@click.argument("model")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True,
+              help="a store, a directory of shards or one shard file")
+@click.option("--models", "models_dir", type=click.Path(path_type=Path), default=MODELS_DIR,
+              show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="write a CSV (sample, mass, sigma, lower_90, upper_90) instead of printing")
+@shift_option
+@user_errors
+def predict(model, data_dir, models_dir, out, allow_shift):
+    """Print MODEL's mass, calibrated σ and 90 % interval for every sample in DATA."""
+    load_tensorflow()
+    from ..evaluate.predict import predict_rows, write_rows
+
+    rows = predict_rows(model, data_dir, models_dir, allow_shift)
+    if out is not None:
+        click.echo(f"wrote {write_rows(out, rows)} predictions to {out}")
+        return
+    first = next(rows)  # errors surface before the header
+    click.echo("sample  mass     ± sigma   90 % interval")
+    for row in (first, *rows):
+        click.echo(f"{row['sample']:6d}  {row['mass']:.4f} ± {row['sigma']:.4f}   "
+                   f"[{row['lower_90']:.4f}, {row['upper_90']:.4f}]")

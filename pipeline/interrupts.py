@@ -1,0 +1,100 @@
+"""Stop signals: Ctrl-C (SIGINT), SIGTERM and SIGHUP end a long command the same way.
+
+SIGTERM is what SLURM sends at a job's time limit, Kubernetes on eviction and ``timeout``
+by default; SIGHUP comes when a terminal closes. Each becomes :class:`Interrupted` (a
+``KeyboardInterrupt``, so every path that already cleans up after Ctrl-C does so for all
+three), and the command exits with 128 + the signal's number — 130, 143, 129 — the code a
+shell, SLURM and Kubernetes report for a process ended by that signal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop signal arrived; ``message`` (if any) says what was kept and how to resume."""
+
+    def __init__(self, message: str = "", signum: int = signal.SIGINT):
+        super().__init__(message)
+        self.message, self.signum = message, signum
+
+    @property
+    def signal_name(self) -> str:
+        return signal.Signals(self.signum).name
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def signal_of(exc: BaseException) -> int:
+    """The signal behind a KeyboardInterrupt: its own, or SIGINT (Python's Ctrl-C)."""
+    return getattr(exc, "signum", signal.SIGINT)
+
+
+@contextlib.contextmanager
+def _handlers(handler) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals are the main thread's to handle
+        return
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def _raise(signum, frame):
+    raise Interrupted(signum=signum)
+
+
+@contextlib.contextmanager
+def stop_signals_raise() -> Iterator[None]:
+    """Inside, every stop signal raises :class:`Interrupted` in the main thread."""
+    with _handlers(_raise):
+        yield
+
+
+class StopFlag:
+    """Set by a stop signal; the loop that owns it raises at a point of its own choosing."""
+
+    def __init__(self):
+        self.event = threading.Event()
+        self.signum = signal.SIGINT
+
+    def __call__(self, signum, frame) -> None:
+        self.signum = signum
+        self.event.set()
+
+    def is_set(self) -> bool:
+        return self.event.is_set()
+
+    def check(self) -> None:
+        if self.event.is_set():
+            raise Interrupted(signum=self.signum)
+
+
+@contextlib.contextmanager
+def stop_signals_flag() -> Iterator[StopFlag]:
+    """Inside, a stop signal only sets the yielded flag (a second one is ignored)."""
+    flag = StopFlag()
+    with _handlers(flag):
+        yield flag
+
+
+@contextlib.contextmanager
+def stop_signals_ignored() -> Iterator[None]:
+    """Inside, stop signals are ignored, and so are they in child processes started here
+    (an ignored disposition survives fork and exec): a signal sent to the whole process
+    group then reaches only this process, which shuts its workers down itself, instead of
+    every worker dying at once and leaking its semaphores."""
+    with _handlers(signal.SIG_IGN):
+        yield

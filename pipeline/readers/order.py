@@ -1,0 +1,62 @@
+"""One seeded order of a split's samples, and the per-sample transforms every reader shares.
+
+The order visits the shards in a seeded permutation, ``group`` at a time, and shuffles the
+samples of each group together: samples mix across shards while a reader holds at most
+``group`` shards in memory, whatever the store's size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..physics.encoding import encode_positions
+from ..store.reader import OBSERVED_FIELDS
+
+GROUP = 4  # shards whose samples are shuffled together (and held in memory at once)
+FIELDS = OBSERVED_FIELDS  # what the models see: observed ψ and positions; the mass
+
+
+def epoch_blocks(sizes: list[int], seed: int, epoch: int = 0,
+                 group: int = GROUP) -> list[np.ndarray]:
+    """Pass ``epoch`` over files of ``sizes``: per group of shards, an (n, 2) int64 array of
+    (file index, row) in the order its samples are read (each pass a new seeded order)."""
+    rng = np.random.default_rng([seed, epoch])
+    files = rng.permutation(len(sizes))
+    blocks = []
+    for start in range(0, len(files), group):
+        pairs = np.concatenate([np.stack([np.full(sizes[f], f), np.arange(sizes[f])], axis=1)
+                                for f in files[start:start + group]]).astype(np.int64)
+        blocks.append(pairs[rng.permutation(len(pairs))])
+    return blocks
+
+
+def epoch_order(sizes: list[int], seed: int, epoch: int = 0, group: int = GROUP) -> np.ndarray:
+    """(N, 2): every sample's (file index, row), in the order of :func:`epoch_blocks`."""
+    return np.concatenate(epoch_blocks(sizes, seed, epoch, group))
+
+
+class Transform:
+    """What every reader does to a sample's stored fields: ψ standardised with the train
+    statistics (as the tf.data loader does) when ``normalise``, and the four-warm encoding
+    of the observed positions added when ``encode`` (bit for bit the stored ``encoding``)."""
+
+    def __init__(self, store, normalise: bool, encode: bool):
+        self.mean = np.float32(store.statistics["potential"]["mean"])
+        self.std = np.float32(store.statistics["potential"]["std"])
+        self.downsample, self.grid = store.params.physics.downsample, store.params.physics.grid
+        self.normalise, self.encode = normalise, encode
+
+    def __call__(self, fields: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Fields of one sample or of a batch (leading axis), transformed alike."""
+        out = dict(fields)
+        if "potential" in out:
+            psi = out["potential"].astype(np.float32)
+            out["potential"] = (psi - self.mean) / self.std if self.normalise else psi
+        if self.encode and "positions" in out:
+            positions = out["positions"]
+            if positions.ndim == 2:
+                out["encoding"] = encode_positions(positions, self.downsample, self.grid)
+            else:
+                out["encoding"] = np.stack([encode_positions(p, self.downsample, self.grid)
+                                            for p in positions])
+        return out
