@@ -13,6 +13,10 @@ from .options import SHARDS, params_option, scheduler_option, set_option, worker
 
 
 def run_generate(params, out, workers, scheduler, overwrite=False) -> None:
+    """Generate with a progress bar. A stop signal only sets a flag, checked between
+    shards (a Dask run checks its own): raised at an arbitrary point, inside a library's
+    own code (OmegaConf's, seen under load), it could come out as that library's error."""
+    from ..interrupts import stop_signals_flag
     from ..store.cluster import quiet_dask_logs
     from ..store.generate import generate_store
     from ..store.store import Store
@@ -21,17 +25,23 @@ def run_generate(params, out, workers, scheduler, overwrite=False) -> None:
         quiet_dask_logs()
     bar = {}
 
-    def on_plan(todo, total):
-        click.echo(f"{out}: {total} shards, {total - todo} present and valid, {todo} to make",
-                   err=True)
-        bar["bar"] = click.progressbar(length=todo, label="shards", file=sys.stderr)
+    with stop_signals_flag() as stop:
+        def on_plan(todo, total):
+            stop.check()
+            click.echo(f"{out}: {total} shards, {total - todo} present and valid, {todo} to "
+                       f"make", err=True)
+            bar["bar"] = click.progressbar(length=todo, label="shards", file=sys.stderr)
 
-    def on_note(note):
-        click.echo(f"note: {note}", err=True)
+        def on_shard(entry):
+            bar["bar"].update(1)
+            stop.check()
 
-    generate_store(params, out, workers=workers, scheduler=scheduler, overwrite=overwrite,
-                   on_shard=lambda entry: bar["bar"].update(1), on_plan=on_plan,
-                   on_note=on_note)
+        def on_note(note):
+            click.echo(f"note: {note}", err=True)
+
+        generate_store(params, out, workers=workers, scheduler=scheduler, overwrite=overwrite,
+                       on_shard=on_shard, on_plan=on_plan, on_note=on_note)
+        stop.check()
     store = Store.open(out)  # what massfield.generate returns
     if "bar" in bar:
         bar["bar"].render_finish()
