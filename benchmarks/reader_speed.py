@@ -3,7 +3,8 @@
     python -m benchmarks.reader_speed [--data data/shards] [--batches 150]
 
 Samples/s of the tf.data loader, the NumPy iterator (``massfield.batches``) and a PyTorch
-DataLoader over ``massfield.torch.ShardDataset`` with 0, 1 and 2 workers — each giving
+DataLoader with 0, 1 and 2 workers over ``massfield.torch.ShardDataset`` (by sample, the
+default collate) and over ``massfield.torch.ShardBatches`` (by batch) — each giving
 the CRNN's inputs (ψ standardised, four-warm encodings of the observed positions, mass)
 from checked shards — and of CRNN training (its step as `massfield train` compiles it)
 from batches made in advance. The ratio reader / step is what matters (want ≥ 3).
@@ -50,14 +51,19 @@ def numpy_rate(store, batch: int, n: int) -> float:
                                            drop_remainder=True, **OPTIONS), batch, n)
 
 
-def torch_rate(store, batch: int, n: int, workers: int) -> float:
+def torch_rate(store, batch: int, n: int, workers: int, by_batch: bool) -> float:
     import torch.utils.data
 
-    from massfield.torch import ShardDataset
+    from massfield.torch import ShardBatches, ShardDataset
 
-    loader = torch.utils.data.DataLoader(ShardDataset(store, "train", **OPTIONS),
-                                         batch_size=batch, num_workers=workers,
-                                         persistent_workers=workers > 0, drop_last=True)
+    if by_batch:
+        dataset, options = (ShardBatches(store, "train", batch, drop_remainder=True, **OPTIONS),
+                            dict(batch_size=None))
+    else:
+        dataset, options = (ShardDataset(store, "train", **OPTIONS),
+                            dict(batch_size=batch, drop_last=True))
+    loader = torch.utils.data.DataLoader(dataset, num_workers=workers,
+                                         persistent_workers=workers > 0, **options)
     return _rate(lambda: iter(loader), batch, n)
 
 
@@ -75,12 +81,13 @@ def main() -> None:
                           normaliser, 60, 3)["memory"]
     readers = {"tf.data loader": loader_rate(args.data, batch, args.batches),
                "NumPy iterator": numpy_rate(store, batch, args.batches)}
-    for workers in (0, 1, 2):
-        readers[f"PyTorch DataLoader, {workers} workers"] = torch_rate(store, batch,
-                                                                       args.batches, workers)
+    for by_batch, kind in ((False, "by sample"), (True, "by batch")):
+        for workers in (0, 1, 2):
+            readers[f"PyTorch DataLoader {kind}, {workers} workers"] = torch_rate(
+                store, batch, args.batches, workers, by_batch)
     print(f"CRNN training step: {step:8.0f} samples/s")
     for name, rate in readers.items():
-        print(f"{name:32s}: {rate:8.0f} samples/s, {rate / step:5.1f}x the step")
+        print(f"{name:40s}: {rate:8.0f} samples/s, {rate / step:5.1f}x the step")
     save("reader_speed", {"step_per_s": step, "batch": batch, "batches": args.batches,
                           "readers": {name: {"per_s": rate, "over_step": rate / step}
                                       for name, rate in readers.items()}},

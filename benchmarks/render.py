@@ -163,8 +163,10 @@ SECTIONS = {
     "loader_speed": ("The tf.data loader", "The loader against the CRNN training step it "
                      "feeds (one model trains from both sources in turn).", loader_speed),
     "reader_speed": ("Every reader against the training step", "The tf.data loader, the "
-                     "NumPy iterator and a PyTorch DataLoader, each giving the CRNN's inputs "
-                     "from checked shards, against the CRNN training step.", reader_speed),
+                     "NumPy iterator and a PyTorch DataLoader — over `ShardDataset` by sample "
+                     "(the default collate) and over `ShardBatches` by batch "
+                     "(`batch_size=None`) — each giving the CRNN's inputs from checked "
+                     "shards, against the CRNN training step.", reader_speed),
     "train_speed": ("Training steps with and without XLA", "Each model's training step "
                     "compiled by XLA or not, fed by the real loader.", train_speed),
 }

@@ -1,6 +1,8 @@
-"""PyTorch reader (install ``massfield[torch]``): a Dataset whose DataLoader yields the
-samples of ``massfield.batches``, bit for bit, with any number of workers."""
+"""PyTorch readers (install ``massfield[torch]``): Datasets whose DataLoader yields the
+batches of ``massfield.batches``, bit for bit, with any number of workers — by sample
+(``ShardDataset``, any sampler or collate) or by batch (``ShardBatches``, fastest, for
+``DataLoader(..., batch_size=None)``)."""
 
-from pipeline.readers.torch_dataset import ShardDataset
+from pipeline.readers.torch_dataset import ShardBatches, ShardDataset
 
-__all__ = ["ShardDataset"]
+__all__ = ["ShardBatches", "ShardDataset"]

@@ -75,23 +75,47 @@ def test_numpy_batches_are_one_seeded_pass_over_checked_shards(tiny_store, tmp_p
 @pytest.mark.slow
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])
 def test_a_torch_dataloader_yields_the_numpy_batches_bit_for_bit(start_method, tiny_store):
+    """By sample (any sampler, the default collate) and by batch (batch_size=None: one
+    shared block per batch), with 2 workers, the DataLoader gives the NumPy iterator's
+    batches."""
     import torch.utils.data
 
-    from massfield.torch import ShardDataset
+    from massfield.torch import ShardBatches, ShardDataset
 
     store = massfield.open_store(tiny_store)
     options = dict(seed=3, normalise=True, encode=True)
-    loader = torch.utils.data.DataLoader(
+    by_sample = torch.utils.data.DataLoader(
         ShardDataset(store, "train", **options), batch_size=5, num_workers=2,
         multiprocessing_context=start_method)
+    by_batch = torch.utils.data.DataLoader(
+        ShardBatches(store, "train", 5, **options), batch_size=None, num_workers=2,
+        multiprocessing_context=start_method)
     expected = list(massfield.batches(store, "train", 5, **options))
-    got = list(loader)
-    assert len(got) == len(expected) == 5
-    for ours, theirs in zip(expected, got, strict=True):
-        assert set(theirs) == {"potential", "positions", "mass", "encoding"}
-        for name, values in ours.items():
-            assert theirs[name].numpy().dtype == values.dtype
-            np.testing.assert_array_equal(theirs[name].numpy(), values)
+    for loader in (by_sample, by_batch):
+        got = list(loader)
+        assert len(got) == len(expected) == 5
+        for ours, theirs in zip(expected, got, strict=True):
+            assert set(theirs) == {"potential", "positions", "mass", "encoding"}
+            for name, values in ours.items():
+                assert theirs[name].numpy().dtype == values.dtype
+                np.testing.assert_array_equal(theirs[name].numpy(), values)
+
+
+def test_shard_batches_are_the_numpy_batches_in_the_main_process(tiny_store):
+    """Without workers too, with a short last batch or without it."""
+    from massfield.torch import ShardBatches
+
+    store = massfield.open_store(tiny_store)
+    for drop in (False, True):
+        batches = ShardBatches(store, "train", 7, seed=2, encode=True, drop_remainder=drop)
+        expected = list(massfield.batches(store, "train", 7, seed=2, encode=True,
+                                          drop_remainder=drop))
+        assert len(batches) == len(expected) == (3 if drop else 4)
+        for j, ours in enumerate(expected):
+            for name, values in ours.items():
+                np.testing.assert_array_equal(batches[j][name].numpy(), values)
+        with pytest.raises(IndexError):
+            batches[len(expected)]
 
 
 def test_hugging_face_datasets_reads_the_checked_files_of_a_split(tiny_store, tmp_path,

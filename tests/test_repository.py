@@ -37,15 +37,18 @@ def test_benchmark_doc_is_rendered_from_the_saved_figures():
 
 
 def test_the_readme_python_example_runs(tmp_path):
-    """README's first Python block, as a user would run it from a directory with params.yaml."""
+    """README's Python blocks (the API, then PyTorch's loaders), as a user would run them
+    from a directory with params.yaml."""
     import shutil
     import sys
 
     text = (REPO / "README.md").read_text()
-    example = re.findall(r"```python\n(.*?)\n```", text, flags=re.S)[0]
+    api, loaders = re.findall(r"```python\n(.*?)\n```", text, flags=re.S)[:2]
     shutil.copy(REPO / "params.yaml", tmp_path)
-    result = subprocess.run([sys.executable, "-c", example + "\nprint(len(test['mass']))"],
+    check = ("\nprint(len(test['mass']))\nfirst, other = next(iter(loader)), next(iter(by_sample))"
+             "\nassert all((first[k] == other[k]).all() for k in first)\nprint(len(first['mass']))")
+    result = subprocess.run([sys.executable, "-c", api + "\n" + loaders + check],
                             cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[-1] == "100"
+    assert result.stdout.split()[-2:] == ["100", "64"]
     assert "{'train': 200, 'validation': 100, 'test': 100} 32" in result.stdout

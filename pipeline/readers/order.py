@@ -8,8 +8,9 @@ samples of each group together: samples mix across shards while a reader holds a
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-from ..physics.encoding import encode_positions
+from ..physics.encoding import encode_positions, four_warm_into, to_grid
 from ..store.reader import OBSERVED_FIELDS
 
 GROUP = 4  # shards whose samples are shuffled together (and held in memory at once)
@@ -35,6 +36,25 @@ def epoch_order(sizes: list[int], seed: int, epoch: int = 0, group: int = GROUP)
     return np.concatenate(epoch_blocks(sizes, seed, epoch, group))
 
 
+@njit(cache=True)
+def encode_into(out, positions, downsample):
+    """Four-warm encodings of positions (B, T, 2) into a zeroed ``out`` (B, T, G, G) float32:
+    bit for bit :func:`~pipeline.physics.encoding.encode_positions` (weights made in
+    float64, then rounded), writing only the four cells of each step."""
+    n_cells = out.shape[-1]
+    cells = np.zeros((n_cells, n_cells))
+    for b in range(positions.shape[0]):
+        for t in range(positions.shape[1]):
+            x, y = positions[b, t, 0], positions[b, t, 1]
+            four_warm_into(cells, x, y, downsample)
+            col = min(int(np.floor(to_grid(x, downsample, n_cells))), n_cells - 2)
+            row = min(int(np.floor(to_grid(y, downsample, n_cells))), n_cells - 2)
+            for r in range(row, row + 2):
+                for c in range(col, col + 2):
+                    out[b, t, r, c] = cells[r, c]
+                    cells[r, c] = 0.0
+
+
 class Transform:
     """What every reader does to a sample's stored fields: ψ standardised with the train
     statistics (as the tf.data loader does) when ``normalise``, and the four-warm encoding
@@ -57,6 +77,8 @@ class Transform:
             if positions.ndim == 2:
                 out["encoding"] = encode_positions(positions, self.downsample, self.grid)
             else:
-                out["encoding"] = np.stack([encode_positions(p, self.downsample, self.grid)
-                                            for p in positions])
+                out["encoding"] = np.zeros(positions.shape[:2] + (self.grid, self.grid),
+                                           np.float32)
+                encode_into(out["encoding"], np.ascontiguousarray(positions, np.float64),
+                            self.downsample)
         return out
