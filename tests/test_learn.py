@@ -158,3 +158,35 @@ def test_train_cli_errors_are_one_line(tiny_store, params_file, tmp_path):
                                   "train.dnn.steps_per_epoch=2"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "m" / "dnn.history.json").exists()
+
+
+@pytest.mark.parametrize("kind", ["huber", "mse", "mape", "gaussian"])
+def test_losses_match_independent_oracles(kind):
+    """Each loss against Keras' own (Huber, MSE, MAPE) or scipy's normal density (the
+    Gaussian NLL of σ = softplus(raw) + floor), on the last step and averaged over steps."""
+    import keras
+    from scipy.stats import norm
+
+    from pipeline.learn.losses import SIGMA_FLOOR, MassLoss
+
+    rng = np.random.default_rng(5)
+    target = rng.uniform(0.1, 1.0, 64)
+    outputs = np.stack([rng.uniform(0.05, 1.2, (64, 3)), rng.normal(-2, 1, (64, 3))], axis=-1)
+    if kind != "gaussian":
+        outputs = outputs[..., :1]
+
+    def oracle(step):
+        mean = outputs[:, step, 0]
+        if kind == "gaussian":
+            sigma = np.logaddexp(0, outputs[:, step, 1]) + SIGMA_FLOOR
+            return -norm.logpdf(target, loc=mean, scale=sigma).mean()
+        keras_loss = {"huber": keras.losses.Huber(delta=0.3),
+                      "mse": keras.losses.MeanSquaredError(),
+                      "mape": keras.losses.MeanAbsolutePercentageError()}[kind]
+        return float(keras_loss(target[:, None], mean[:, None]))
+
+    last = float(MassLoss(kind, huber_delta=0.3)(target, outputs.astype(np.float32)))
+    every = float(MassLoss(kind, huber_delta=0.3, every_step=True)(target,
+                                                                   outputs.astype(np.float32)))
+    assert last == pytest.approx(oracle(2), rel=1e-5)
+    assert every == pytest.approx(np.mean([oracle(t) for t in range(3)]), rel=1e-5)

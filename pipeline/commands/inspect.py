@@ -53,10 +53,12 @@ def inspect(location, verify, resimulate, plot_path, sample_index, as_json):
 
 def plot_sample_png(location: Path, index: int, path: Path) -> None:
     from ..config import params_from_dict
+    from ..figures.common import headless
     from ..figures.samples import plot_sample
     from ..store.reader import shard_files, shard_params
     from ..store.summary import read_sample
 
+    headless()
     sample = read_sample(location, index)
     physics = params_from_dict(shard_params(shard_files(location)[0])).physics
     plot_sample(sample, physics, path)

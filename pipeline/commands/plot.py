@@ -33,10 +33,12 @@ def plot(metrics_path, predictions_path, models_dir, data_dir, repeats_dir, out)
     from ..config import params_from_dict
     from ..evaluate.repeat import read_repeats
     from ..evaluate.run import read_predictions, trained_models
+    from ..figures.common import headless
     from ..figures.make import make_all
     from ..learn.train import read_history
     from ..store.reader import shard_files, shard_params
 
+    headless()
     metrics = read_metrics(metrics_path, "run `massfield evaluate` first")
     histories = {key: read_history(path.with_name(f"{path.stem}.history.json"))
                  for key, path in trained_models(models_dir).items()}

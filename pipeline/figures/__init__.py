@@ -1,5 +1,5 @@
-"""Matplotlib figures of the report, made from our data and models (Agg backend, PNG)."""
+"""Matplotlib figures of the report, made from our data and models (PNG).
 
-import matplotlib
-
-matplotlib.use("Agg")
+Importing sets no state: the commands that draw pick the Agg backend when they run
+(:func:`~pipeline.figures.common.headless`), and a notebook keeps its own.
+"""

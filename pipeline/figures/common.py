@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
 from ..physics.field import force_field
 
 
-def save(fig, path: Path, dpi: int = 100) -> Path:
-    """Lay out, write as PNG (creating the folder) and free the figure."""
+def headless() -> None:
+    """Draw without a display (PNG files only): what the CLI's drawing commands want."""
+    matplotlib.use("Agg")
+
+
+def save(fig, path: Path | None, dpi: int = 100):
+    """Lay out, write as PNG (creating the folder) and free the figure; with ``path`` None,
+    lay out and return the figure itself (to look at, or to test what is drawn)."""
+    if path is None:
+        fig.tight_layout()
+        return fig
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()

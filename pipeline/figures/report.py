@@ -6,6 +6,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from ..config import PhysicsConfig
 from ..physics.encoding import encode_positions
@@ -14,7 +15,8 @@ from ..physics.integrator import simulate
 from .common import field_panel, save
 
 
-def four_warm(path: Path, physics: PhysicsConfig, position=(83.0, 101.0)) -> Path:
+def four_warm(path: Path | None, physics: PhysicsConfig,
+              position=(83.0, 101.0)) -> Path | Figure:
     """Figure 1: the four-warm field of one position, zoomed on its four cells."""
     encoding = encode_positions(np.array([position]), physics.downsample, physics.grid)[0]
     k = physics.downsample
@@ -31,7 +33,7 @@ def four_warm(path: Path, physics: PhysicsConfig, position=(83.0, 101.0)) -> Pat
     return save(fig, path)
 
 
-def loss_functions(path: Path, delta: float = 0.3) -> Path:
+def loss_functions(path: Path | None, delta: float = 0.3) -> Path | Figure:
     """Figure 3: MSE, Huber (δ) and MAPE over (prediction, target)."""
     from keras import ops
 
@@ -51,8 +53,8 @@ def loss_functions(path: Path, delta: float = 0.3) -> Path:
     return save(fig, path)
 
 
-def fields_with_trajectories(path: Path, physics: PhysicsConfig, seed: int = 4,
-                             mass: float = 0.9, steps: int = 150) -> Path:
+def fields_with_trajectories(path: Path | None, physics: PhysicsConfig, seed: int = 4,
+                             mass: float = 0.9, steps: int = 150) -> Path | Figure:
     """Figure 4: three random fields, force arrows, a particle of mass 0.9 for 150 steps."""
     rng = np.random.default_rng(seed)
     fig, axes = plt.subplots(1, 3, figsize=(16, 5.5))

@@ -1,7 +1,9 @@
 """The report's result figures (7–11) and ours (calibration, residuals), from evaluation files.
 
 Predictors are keyed as in metrics.json (``dnn``, ``dnn-no-scan``, …, ``physics``,
-``mean_baseline``); ``labels`` names each one for the reader.
+``mean_baseline``); ``labels`` names each one for the reader. Every figure function here
+and in the other figure modules writes ``path`` and returns it, or with ``path`` None
+returns the figure, open, to look at or test (close it after).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from ..config import MODEL_LABELS
 from ..evaluate.metrics import CALIBRATION_LEVELS
@@ -32,7 +35,8 @@ def _score(metrics: dict, key: str) -> dict:
     return metrics["models"].get(key) or metrics["baselines"][BASELINE_COLUMNS[key]]
 
 
-def predicted_vs_actual(predictions: dict, metrics: dict, path: Path) -> Path:
+def predicted_vs_actual(predictions: dict, metrics: dict,
+                        path: Path | None) -> Path | Figure:
     """Figures 7, 10, 11 (bottom): predicted against true mass, one panel per predictor."""
     names = ordered(metrics["models"]) + list(BASELINE_COLUMNS)
     named = labels(metrics)
@@ -54,7 +58,8 @@ def predicted_vs_actual(predictions: dict, metrics: dict, path: Path) -> Path:
     return save(fig, path)
 
 
-def training_loss(histories: dict[str, dict], path: Path, window: int = 100) -> Path:
+def training_loss(histories: dict[str, dict], path: Path | None,
+                  window: int = 100) -> Path | Figure:
     """Figures 9 and 11 (top left): loss per step with a rolling mean."""
     fig, axes = plt.subplots(1, len(histories), figsize=(4.2 * len(histories), 3.8),
                              squeeze=False)
@@ -75,7 +80,8 @@ def _recurrent(metrics: dict) -> list[str]:
     return [key for key in ordered(metrics["models"]) if "r2_per_step" in metrics["models"][key]]
 
 
-def per_step_ratio(predictions: dict, metrics: dict, path: Path, n_lines: int = 150) -> Path:
+def per_step_ratio(predictions: dict, metrics: dict, path: Path | None,
+                   n_lines: int = 150) -> Path | Figure:
     """Figure 11 (top right): prediction after each time step divided by the true mass."""
     recurrent = _recurrent(metrics)
     named = labels(metrics)
@@ -93,7 +99,7 @@ def per_step_ratio(predictions: dict, metrics: dict, path: Path, n_lines: int = 
     return save(fig, path)
 
 
-def r2_per_step(metrics: dict, path: Path) -> Path:
+def r2_per_step(metrics: dict, path: Path | None) -> Path | Figure:
     """R² after t snapshots for the recurrent models."""
     fig, ax = plt.subplots(figsize=(6, 4))
     named = labels(metrics)
@@ -109,7 +115,7 @@ def r2_per_step(metrics: dict, path: Path) -> Path:
     return save(fig, path)
 
 
-def calibration(metrics: dict, path: Path) -> Path:
+def calibration(metrics: dict, path: Path | None) -> Path | Figure:
     """Nominal against observed coverage of central intervals."""
     fig, ax = plt.subplots(figsize=(5.5, 5))
     ax.plot([0, 1], [0, 1], color="grey", ls="--", label="perfect")
@@ -125,7 +131,7 @@ def calibration(metrics: dict, path: Path) -> Path:
     return save(fig, path)
 
 
-def residuals(predictions: dict, metrics: dict, path: Path) -> Path:
+def residuals(predictions: dict, metrics: dict, path: Path | None) -> Path | Figure:
     """Residual against true mass: does a model reach the top of the mass range (§4.3)?"""
     names = ordered(metrics["models"]) + ["physics"]
     named = labels(metrics)
@@ -139,7 +145,8 @@ def residuals(predictions: dict, metrics: dict, path: Path) -> Path:
     return save(fig, path)
 
 
-def r2_distribution(repeats: dict[str, list[float]], path: Path) -> Path:
+def r2_distribution(repeats: dict[str, list[float]],
+                    path: Path | None) -> Path | Figure:
     """Figure 8: R² over repeated training runs, one box per model and preset."""
     fig, ax = plt.subplots(figsize=(6, 4))
     names = list(repeats)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from ..config import PhysicsConfig
 from ..physics.encoding import summed_encoding
@@ -13,7 +14,8 @@ from ..physics.field import potential
 from .common import field_panel, save
 
 
-def plot_sample(sample: dict, physics: PhysicsConfig, path: Path) -> Path:
+def plot_sample(sample: dict, physics: PhysicsConfig,
+                path: Path | None) -> Path | Figure:
     """Figure 4 (left: fine field, arrows, trajectory) and figure 5 (ψ and encodings)."""
     phi = sample.get("potential_full")
     if phi is None:
