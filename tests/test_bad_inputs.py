@@ -248,6 +248,8 @@ CASES = [
     ("predict noisy store", lambda c: predict(c, noisy_store(c)), 1,
      "pass --allow-shift to score it anyway"),
     ("predict untrained model", lambda c: predict(c, name="crnn"), 1, "massfield train crnn"),
+    ("predict a pattern", lambda c: predict(c, name="r*"), 1,
+     "'r*': predict scores one model; give its name"),
     ("predict non-hdf5 file", lambda c: predict(c, written(c, "x.h5", "not hdf5")), 1, "x.h5"),
     ("predict truncated shard", lambda c: predict(c, store(c, _truncate) / "shard-00001.h5"), 1,
      "shard-00001.h5"),

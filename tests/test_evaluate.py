@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import h5py
 import numpy as np
@@ -13,8 +14,18 @@ from scipy.stats import lognorm
 
 from pipeline.cli import main
 from pipeline.config import load_params
-from pipeline.evaluate.metrics import r2_score, regression_metrics, uncertainty_metrics
-from pipeline.evaluate.physics_baseline import physics_inversion
+from pipeline.evaluate.metrics import (
+    CALIBRATION_LEVELS,
+    r2_score,
+    regression_metrics,
+    uncertainty_metrics,
+)
+from pipeline.evaluate.physics_baseline import (
+    VARIANCE_FLOOR,
+    physics_inversion,
+    snapshot_variances,
+)
+from pipeline.evaluate.run import read_predictions
 from pipeline.evaluate.table import BEGIN, END
 from pipeline.learn.calibration import calibrate, predictive
 from pipeline.store.integrity import (
@@ -29,9 +40,28 @@ from pipeline.store.reader import read_arrays, store_files
 def test_physics_inversion_recovers_masses(tiny_store):
     psi, positions, mass = read_arrays(store_files(tiny_store, None))
     physics = load_params(tiny_store.parent / "params.yaml").physics
-    estimate = physics_inversion(psi, positions, physics)
+    variances = snapshot_variances(psi, positions, mass, physics)
+    # the start is exact; the smoothed field's drift grows along the path
+    assert variances[0] == pytest.approx(VARIANCE_FLOOR) and variances[-1] > variances[1]
+    estimate = physics_inversion(psi, positions, physics, variances)
     assert estimate.shape == mass.shape
     assert r2_score(mass, estimate) > 0.9
+
+
+def test_likelihood_fit_weighs_snapshots_by_their_noise(tiny_store):
+    """With σ = 1 px on the positions, the variance-weighted fit of every snapshot keeps
+    the mass; the unweighted fit of the first three (the report-era baseline) loses it."""
+    psi, positions, mass = read_arrays(store_files(tiny_store, None))
+    physics = replace(load_params(tiny_store.parent / "params.yaml").physics,
+                      position_noise=1.0)
+    noisy = positions + np.random.default_rng(0).normal(0.0, 1.0, positions.shape)
+    variances = snapshot_variances(psi, noisy, mass, physics)
+    assert variances.min() >= 1.0 and variances[0] == pytest.approx(1.0, abs=0.5)
+    weighted = r2_score(mass, physics_inversion(psi, noisy, physics, variances))
+    first_three = np.full(len(variances), np.inf)
+    first_three[:3] = 1.0
+    unweighted = r2_score(mass, physics_inversion(psi, noisy, physics, first_three))
+    assert weighted > 0.8 and weighted > unweighted + 0.1
 
 
 def test_metrics_on_known_values():
@@ -114,10 +144,44 @@ def test_evaluate_plot_table_and_predict_through_the_cli(tiny_store, tiny_models
                                   str(tiny_store), "--out", str(tmp_path / "plots")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "plots" / "calibration.png").stat().st_size > 10_000
+    assert_figures_draw_the_metrics(scores, read_predictions(predictions))
     result = runner.invoke(main, ["predict", "rnn", "--data", str(tiny_store), "--models",
                                   str(tiny_models)])
     assert result.exit_code == 0
     assert len(result.output.strip().splitlines()) == 41 and " ± " in result.output
+    assert "warning" not in result.output  # its own kind of data: no misfit warning
+
+
+def assert_figures_draw_the_metrics(scores: dict, predictions: dict) -> None:
+    """What the calibration and predicted-vs-actual figures draw: their axes, the data's
+    range, and values read back from the artists equal to the evaluation's."""
+    import matplotlib.pyplot as plt
+
+    from pipeline.figures import results
+
+    fig = results.calibration(scores, None)
+    ax = fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("nominal coverage",
+                                                  "observed coverage on test")
+    curves = {line.get_label().split(" (90 %")[0]: line for line in ax.get_lines()}
+    rnn = curves["RNN, physics-informed"]
+    np.testing.assert_allclose(rnn.get_xdata(), CALIBRATION_LEVELS)
+    np.testing.assert_allclose(rnn.get_ydata(), [scores["models"]["rnn"]["calibration"][
+        f"{level:.2f}"] for level in CALIBRATION_LEVELS])
+    assert f"(90 %: {scores['models']['rnn']['coverage_90']:.3f})" in rnn.get_label()
+    plt.close(fig)
+    fig = results.predicted_vs_actual(predictions, scores, None)
+    panels = {ax.get_title().split(":")[0]: ax for ax in fig.axes if ax.get_title()}
+    assert len(panels) == 2 + 3  # two models, three baselines
+    physics = panels["physics inversion from ψ (no learning)"]
+    points = physics.collections[0].get_offsets()
+    np.testing.assert_allclose(points[:, 0], predictions["mass"])
+    np.testing.assert_allclose(points[:, 1], predictions["physics"])
+    r2 = scores["baselines"]["physics_inversion"]["r2"]
+    assert physics.get_title().endswith(f"R² {r2:.3f}")
+    low, high = physics.get_xlim()
+    assert low <= predictions["mass"].min() and predictions["mass"].max() <= high
+    plt.close(fig)
 
 
 @pytest.mark.slow
@@ -163,3 +227,48 @@ def test_the_fine_field_baseline_is_left_out_where_offsets_do_not_give_psi(tiny_
     assert scores["baselines"]["physics_inversion_fine_field"]["r2"] is None
     assert "left out" in scores["baselines"]["physics_inversion_fine_field"]["omitted"]
     assert scores["baselines"]["physics_inversion"]["r2"] is not None and scores["notes"]
+
+
+@pytest.mark.slow
+def test_predict_warns_when_observations_are_noisier_than_declared(tiny_store, tiny_models,
+                                                                    tmp_path):
+    """A user's shard that declares exact positions but holds noisy ones (checksums that
+    prove the file): predict still answers, with one line naming the store and the noise
+    its model was trained for."""
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    shutil.copy(tiny_store / "shard-00002.h5", loose)
+    with h5py.File(loose / "shard-00002.h5", "r+") as h5:
+        positions = h5["positions"][()]
+        h5["positions"][...] = positions + np.random.default_rng(1).normal(0, 0.5,
+                                                                          positions.shape)
+        h5["positions"].attrs[DATASET_DIGEST] = dataset_digest(h5["positions"])
+        h5.attrs[CONTENT_DIGEST] = recompute_content(h5)[0]
+    result = CliRunner().invoke(main, ["predict", "rnn", "--data", str(loose), "--models",
+                                       str(tiny_models)])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and str(loose) in warnings[0]
+    assert "worse than the data rnn was trained on (physics.position_noise 0," in warnings[0]
+    assert len(result.stdout.strip().splitlines()) == 9  # the header and its 8 samples
+
+
+@pytest.mark.slow
+def test_evaluate_names_nested_models_and_scores_only_those_asked_for(tiny_store, tiny_models,
+                                                                      tmp_path):
+    """Models in folders per level (models/LEVEL/MODEL/MODEL.keras) are LEVEL-MODEL in the
+    metrics; --only picks them by comma-separated patterns."""
+    models = tmp_path / "models"
+    for level in ("exact", "pos-1"):
+        shutil.copytree(tiny_models, models / level)
+    metrics = tmp_path / "m.json"
+    result = CliRunner().invoke(main, ["evaluate", "--data", str(tiny_store), "--models",
+                                       str(models), "--only", "pos-*,exact-rnn", "--metrics",
+                                       str(metrics), "--predictions", str(tmp_path / "p.csv")])
+    assert result.exit_code == 0, result.output
+    assert sorted(json.loads(metrics.read_text())["models"]) == [
+        "exact-rnn", "pos-1-dnn", "pos-1-rnn"]
+    result = CliRunner().invoke(main, ["evaluate", "--data", str(tiny_store), "--models",
+                                       str(models), "--only", "psi-*"])
+    assert result.exit_code == 1
+    assert "no trained model matches 'psi-*'" in result.output and "exact-dnn" in result.output

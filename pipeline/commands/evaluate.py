@@ -24,11 +24,15 @@ from .options import MODELS_DIR, SHARDS, shift_option
 @click.option("--scores", "scores_dir", type=click.Path(path_type=Path), default=None,
               help="also write DIR/PREDICTOR.json with each model's and baseline's headline "
                    "scalars (the pipeline's DVC metrics)")
+@click.option("--only", default=None, metavar="PATTERNS",
+              help="score only the models whose names (as in metrics.json: their folders "
+                   "under --models joined by '-') match these comma-separated patterns, "
+                   "e.g. 'crnn,rnn' or 'pos-*'")
 @click.option("--all-shards", is_flag=True,
               help="score every shard of --data, not only its test split")
 @shift_option
 @user_errors
-def evaluate(data_dir, models_dir, metrics_path, predictions_path, scores_dir, all_shards,
+def evaluate(data_dir, models_dir, metrics_path, predictions_path, scores_dir, only, all_shards,
              allow_shift):
     """Score every trained model and the two baselines on held-out shards."""
     load_tensorflow()
@@ -36,6 +40,6 @@ def evaluate(data_dir, models_dir, metrics_path, predictions_path, scores_dir, a
 
     run_evaluation(data_dir, models_dir, metrics_path, predictions_path, all_shards=all_shards,
                    allow_shift=allow_shift, log=lambda line: click.echo(line, err=True),
-                   scores_dir=scores_dir)
+                   scores_dir=scores_dir, only=only)
     written = f"{metrics_path}, {scores_dir}/" if scores_dir else f"{metrics_path}"
     click.echo(f"wrote {written} and {predictions_path}")

@@ -26,7 +26,8 @@ def predict(model, data_dir, models_dir, out, allow_shift):
     load_tensorflow()
     from ..evaluate.predict import predict_rows, write_rows
 
-    rows = predict_rows(model, data_dir, models_dir, allow_shift)
+    rows = predict_rows(model, data_dir, models_dir, allow_shift,
+                        warn=lambda line: click.echo(f"warning: {line}", err=True))
     if out is not None:
         click.echo(f"wrote {write_rows(out, rows)} predictions to {out}")
         return

@@ -13,6 +13,7 @@ row per sample.
 from __future__ import annotations
 
 import csv
+import fnmatch
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,12 @@ from ..store.manifest import MANIFEST
 from ..store.reader import OBSERVED_FIELDS, read_shard, shard_files
 from .compatibility import check_compatible, evaluation_params, physics_differences
 from .metrics import r2_per_step, regression_metrics, uncertainty_metrics
-from .physics_baseline import physics_inversion
+from .physics_baseline import (
+    CALIBRATION_SAMPLES,
+    exact_field_variances,
+    physics_inversion,
+    snapshot_variances,
+)
 
 # The report's Table 1 (R² on its unseen data).
 REPORT_TABLE_1 = {"dnn": 0.373, "cnn": 0.408, "rnn": -0.038, "crnn": 0.461}
@@ -58,14 +64,24 @@ def evaluation_files(location: Path, all_shards: bool = False) -> tuple[list[Pat
     return shard_files(location), "all shards"
 
 
-def trained_models(models_dir: Path) -> dict[str, Path]:
-    """Every MODEL.keras under ``models_dir``, keyed by its folder (data/models/dnn-no-scan/
-    dnn.keras → "dnn-no-scan"), or by its name when it lies directly in ``models_dir``."""
+def model_key(path: Path, models_dir: Path) -> str:
+    """A model's name in metrics: its folders below ``models_dir`` joined by "-"
+    (data/models/dnn-no-scan/dnn.keras → "dnn-no-scan"; models/pos-1/crnn/crnn.keras →
+    "pos-1-crnn"), or its own name when it lies directly in ``models_dir``."""
+    folders = path.parent.relative_to(models_dir).parts
+    return "-".join(folders) if folders else path.stem
+
+
+def trained_models(models_dir: Path, only: str | None = None) -> dict[str, Path]:
+    """Every MODEL.keras under ``models_dir`` by :func:`model_key`; with ``only``, those whose
+    key matches one of its comma-separated fnmatch patterns ("crnn,rnn", "pos-*")."""
     models_dir = Path(models_dir)
+    patterns = [p.strip() for p in only.split(",") if p.strip()] if only else ["*"]
     found = {}
     for path in sorted(models_dir.glob("**/*.keras")):
-        key = path.stem if path.parent == models_dir else path.parent.name
-        found.setdefault(key, path)
+        key = model_key(path, models_dir)
+        if any(fnmatch.fnmatchcase(key, pattern) for pattern in patterns):
+            found.setdefault(key, path)
     return found
 
 
@@ -78,10 +94,36 @@ def _baseline_mean(histories: dict[str, dict]) -> float:
     return next(iter(means))
 
 
-def baselines_on(files: list[Path], physics) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def calibration_files(location: Path, files: list[Path]) -> tuple[list[Path], str | None]:
+    """Where the physics inversion measures its snapshot variances: a store's train split,
+    else (loose shards) the scored samples themselves, with a note saying so."""
+    location = Path(location)
+    if location.is_dir() and (location / MANIFEST).exists():
+        return shard_files(location, "train"), None
+    return files, ("physics inversion weights measured on the scored samples themselves "
+                   "(loose shards have no train split)")
+
+
+def _first_samples(files: list[Path], n: int) -> tuple[np.ndarray, ...]:
+    """The first ``n`` samples (ψ, positions, mass) of ``files``, in file order."""
+    parts, count = [], 0
+    for path in files:
+        parts.append(read_shard(str(path)))
+        count += len(parts[-1][2])
+        if count >= n:
+            break
+    return tuple(np.concatenate(arrays)[:n] for arrays in zip(*parts, strict=True))
+
+
+def baselines_on(files: list[Path], physics, calibration: list[Path]
+                 ) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
     """True mass and the physics inversion — from ψ, as the models see the field, and from
-    the fine field φ, which no model sees — one shard at a time; and per sample whether
-    the φ its ``noise_offset`` makes reproduces its ψ (else the φ baseline means nothing)."""
+    the fine field φ, which no model sees — one shard at a time; per sample whether the φ
+    its ``noise_offset`` makes reproduces its ψ (else the φ baseline means nothing); and
+    each inversion's snapshot variances (ψ's measured on ``calibration`` shards)."""
+    variances = {"physics": snapshot_variances(
+                     *_first_samples(calibration, CALIBRATION_SAMPLES), physics),
+                 "physics_fine_field": exact_field_variances(physics)}
     columns = {"mass": [], "physics": [], "physics_fine_field": []}
     reproduced: list[bool] = []
     for path in files:
@@ -89,12 +131,13 @@ def baselines_on(files: list[Path], physics) -> tuple[dict[str, np.ndarray], np.
         truth = (read_shard(str(path), ("potential_true",))[0]
                  if physics.potential_noise > 0 else None)
         columns["mass"].append(mass)
-        columns["physics"].append(physics_inversion(psi, positions, physics))
+        columns["physics"].append(physics_inversion(psi, positions, physics,
+                                                    variances["physics"]))
         columns["physics_fine_field"].append(physics_inversion(
-            psi, positions, physics, noise_offset=offset, reproduced=reproduced,
-            true_potential=truth))
+            psi, positions, physics, variances["physics_fine_field"], noise_offset=offset,
+            reproduced=reproduced, true_potential=truth))
     return ({name: np.concatenate(values) for name, values in columns.items()},
-            np.array(reproduced, bool))
+            np.array(reproduced, bool), variances)
 
 
 def fine_field_note(reproduced: np.ndarray) -> str | None:
@@ -138,18 +181,22 @@ def score_model(path: Path, model, history: dict, files: list[Path],
 
 def load_models(models_dir: Path, given: dict, location: Path, allow_shift: bool = False,
                 only: str | None = None) -> dict[str, tuple[Path, object, dict]]:
-    """Every trained model under ``models_dir`` (or just ``only``), loaded, with its
-    history; each checked against the physics of the shards to score before any work."""
+    """Every trained model under ``models_dir`` (or those ``only`` matches), loaded, with
+    its history; each checked against the physics of the shards to score before any work."""
     from ..learn.train import load_model, read_history
 
     found = trained_models(models_dir)
     if not found:
         raise DataError(f"{models_dir}: no trained models; run `massfield train MODEL` first")
     if only is not None:
-        if only not in found:
-            raise DataError(f"{models_dir}: no trained {only}; run `massfield train {only}` "
-                            f"first (found: {', '.join(found)})")
-        found = {only: found[only]}
+        chosen = trained_models(models_dir, only)
+        if not chosen:
+            pattern = bool(set("*?[,") & set(only))
+            raise DataError(f"{models_dir}: no trained "
+                            f"{f'model matches {only!r}' if pattern else only}; run `massfield "
+                            f"train {'MODEL' if pattern else only}` first "
+                            f"(found: {', '.join(found)})")
+        found = chosen
     models = {}
     for key, path in found.items():
         history = read_history(path.with_name(f"{path.stem}.history.json"))
@@ -160,26 +207,31 @@ def load_models(models_dir: Path, given: dict, location: Path, allow_shift: bool
 
 def evaluate(data_dir: Path, models_dir: Path, metrics_path: Path, predictions_path: Path,
              all_shards: bool = False, allow_shift: bool = False, log=print,
-             scores_dir: Path | None = None) -> dict:
+             scores_dir: Path | None = None, only: str | None = None) -> dict:
     files, scope = evaluation_files(data_dir, all_shards)
     given = evaluation_params(data_dir, files)
     physics = params_from_dict(given, f"{data_dir}").physics
-    models = load_models(models_dir, given, data_dir, allow_shift)
-    columns, reproduced = baselines_on(files, physics)
+    models = load_models(models_dir, given, data_dir, allow_shift, only)
+    calibration, calibration_note = calibration_files(data_dir, files)
+    columns, reproduced, variances = baselines_on(files, physics, calibration)
     mass = columns["mass"]
     log(f"evaluating on {len(mass)} samples ({scope} of {data_dir})")
-    notes = [note for note in [fine_field_note(reproduced)] if note]
+    omitted = fine_field_note(reproduced)
+    notes = [note for note in [omitted, calibration_note] if note]
     columns["mean_baseline"] = np.full_like(mass, _baseline_mean(
         {key: history for key, (_, _, history) in models.items()}))
     baselines = {"predict_the_mean": regression_metrics(mass, columns["mean_baseline"]),
                  "physics_inversion": regression_metrics(mass, columns["physics"]),
                  "physics_inversion_fine_field": regression_metrics(
                      mass, columns["physics_fine_field"])}
-    if notes:
+    for key, column in (("physics_inversion", "physics"),
+                        ("physics_inversion_fine_field", "physics_fine_field")):
+        baselines[key]["snapshot_sd_px"] = np.sqrt(variances[column]).round(4).tolist()
+    if omitted:
         columns["physics_fine_field"] = np.full_like(mass, np.nan)
         baselines["physics_inversion_fine_field"] = {
             key: None for key in baselines["physics_inversion_fine_field"]}
-        baselines["physics_inversion_fine_field"]["omitted"] = notes[0]
+        baselines["physics_inversion_fine_field"]["omitted"] = omitted
     for note in notes:
         log(f"note: {note}")
     log(f"physics inversion baseline: R² {baselines['physics_inversion']['r2']:.4f}")

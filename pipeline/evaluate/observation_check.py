@@ -1,0 +1,65 @@
+"""Do these observations look like the ones a model was trained on? ``predict`` asks.
+
+A shard declares its noise in its params, but a user's own shard may declare none, or
+the wrong one; a model given noisier observations than it was trained on reports tight
+intervals around wrong masses. The physics inversion's misfit measures the noise without
+trusting any declaration: observations noisier than the variances it was weighted with fit
+the simulated paths worse. The reference is samples made here from the model's recorded
+training physics, its noise included, so no training store is needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..config import PhysicsConfig
+from ..physics.sample import make_samples, sample_streams
+from ..store.reader import read_shard
+from .physics_baseline import fit_misfit, snapshot_variances
+
+REFERENCE_SEED = 2020
+REFERENCE_SAMPLES = 200
+CHECKED_SAMPLES = 500
+# Median misfit of a store's test samples over the reference's, measured on stores of
+# the observation_noise experiment: 0.90–0.99 at the trained noise; 5.9 for 0.3 px against
+# a 0.1 px model, 0.23 the other way round (experiments/observation_noise/README).
+TOLERATED = (0.5, 2.0)
+
+
+def misfit_ratio(files: list[Path], physics: PhysicsConfig) -> float:
+    """Median physics misfit of the first samples of ``files`` over that of samples made
+    with ``physics`` (the model's training physics), both with the reference's variances."""
+    reference = make_samples(sample_streams(np.random.SeedSequence(REFERENCE_SEED),
+                                            REFERENCE_SAMPLES), physics)
+    variances = snapshot_variances(reference.potential, reference.positions, reference.mass,
+                                   physics)
+    expected = np.median(fit_misfit(reference.potential, reference.positions, physics,
+                                    variances))
+    psi, positions = [], []
+    for path in files:
+        shard_psi, shard_positions = read_shard(str(path), ("potential", "positions"))
+        psi.append(shard_psi)
+        positions.append(shard_positions)
+        if sum(len(p) for p in psi) >= CHECKED_SAMPLES:
+            break
+    psi = np.concatenate(psi)[:CHECKED_SAMPLES]
+    positions = np.concatenate(positions)[:CHECKED_SAMPLES]
+    return float(np.median(fit_misfit(psi, positions, physics, variances)) / expected)
+
+
+def observation_warning(files: list[Path], physics: PhysicsConfig, model: str,
+                        location: Path) -> str | None:
+    """One line when the observations at ``location`` are noisier or cleaner than what
+    ``model`` was trained on; None when they fit like its training data."""
+    ratio = misfit_ratio(files, physics)
+    if TOLERATED[0] <= ratio <= TOLERATED[1]:
+        return None
+    trained = (f"physics.position_noise {physics.position_noise:g}, "
+               f"physics.potential_noise {physics.potential_noise:g}")
+    kind = "noisier" if ratio > 1 else "cleaner"
+    return (f"{location}: its observations fit the physics {ratio:.3g}× "
+            f"{'worse' if ratio > 1 else 'better'} than the data {model} was trained on "
+            f"({trained}): {kind} than that, whatever the shards declare; its masses and "
+            f"intervals may be wrong (train a model on data of this noise)")
