@@ -25,6 +25,7 @@ from ..store.manifest import MANIFEST
 from ..store.reader import OBSERVED_FIELDS, read_shard, shard_files
 from .compatibility import check_compatible, evaluation_params, physics_differences
 from .metrics import r2_per_step, regression_metrics, uncertainty_metrics
+from .observation_check import first_samples
 from .physics_baseline import (
     CALIBRATION_SAMPLES,
     exact_field_variances,
@@ -104,17 +105,6 @@ def calibration_files(location: Path, files: list[Path]) -> tuple[list[Path], st
                    "(loose shards have no train split)")
 
 
-def _first_samples(files: list[Path], n: int) -> tuple[np.ndarray, ...]:
-    """The first ``n`` samples (ψ, positions, mass) of ``files``, in file order."""
-    parts, count = [], 0
-    for path in files:
-        parts.append(read_shard(str(path)))
-        count += len(parts[-1][2])
-        if count >= n:
-            break
-    return tuple(np.concatenate(arrays)[:n] for arrays in zip(*parts, strict=True))
-
-
 def baselines_on(files: list[Path], physics, calibration: list[Path]
                  ) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
     """True mass and the physics inversion — from ψ, as the models see the field, and from
@@ -122,7 +112,7 @@ def baselines_on(files: list[Path], physics, calibration: list[Path]
     its ``noise_offset`` makes reproduces its ψ (else the φ baseline means nothing); and
     each inversion's snapshot variances (ψ's measured on ``calibration`` shards)."""
     variances = {"physics": snapshot_variances(
-                     *_first_samples(calibration, CALIBRATION_SAMPLES), physics),
+                     *first_samples(calibration, CALIBRATION_SAMPLES, OBSERVED_FIELDS), physics),
                  "physics_fine_field": exact_field_variances(physics)}
     columns = {"mass": [], "physics": [], "physics_fine_field": []}
     reproduced: list[bool] = []
