@@ -13,7 +13,7 @@ import numpy as np
 
 from ..store.reader import read_shard
 from ..store.store import Store
-from .order import FIELDS, GROUP, Transform, epoch_blocks
+from .order import FIELDS, GROUP, Transform, epoch_blocks, gather
 
 
 def numpy_batches(store: Store, split: str, batch_size: int, *, seed: int = 0,
@@ -32,7 +32,7 @@ def numpy_batches(store: Store, split: str, batch_size: int, *, seed: int = 0,
     for block in epoch_blocks(sizes, seed, epoch, group):
         loaded = {int(f): dict(zip(fields, read_shard(str(files[f]), fields), strict=True))
                   for f in np.unique(block[:, 0])}
-        rows = {name: np.stack([loaded[f][name][r] for f, r in block]) for name in fields}
+        rows = gather(block, loaded.__getitem__, fields)
         if carried is not None:
             rows = {name: np.concatenate([carried[name], rows[name]]) for name in fields}
         count = len(rows[fields[0]])

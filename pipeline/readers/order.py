@@ -36,6 +36,21 @@ def epoch_order(sizes: list[int], seed: int, epoch: int = 0, group: int = GROUP)
     return np.concatenate(epoch_blocks(sizes, seed, epoch, group))
 
 
+def gather(rows: np.ndarray, shard, fields: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """``fields`` of the samples ``rows`` ((file, row) pairs, in that order), each read from
+    ``shard(file)`` (field → array): one fancy index per shard and field, however a group's
+    shards interleave in the order."""
+    out = {}
+    for file in np.unique(rows[:, 0]):
+        arrays, here = shard(int(file)), rows[:, 0] == file
+        for name in fields:
+            values = arrays[name]
+            if name not in out:
+                out[name] = np.empty((len(rows),) + values.shape[1:], values.dtype)
+            out[name][here] = values[rows[here, 1]]
+    return out
+
+
 @njit(cache=True)
 def encode_into(out, positions, downsample):
     """Four-warm encodings of positions (B, T, 2) into a zeroed ``out`` (B, T, G, G) float32:

@@ -28,7 +28,7 @@ import torch.utils.data
 
 from ..store.reader import read_shard
 from ..store.store import Store
-from .order import FIELDS, GROUP, Transform, epoch_order
+from .order import FIELDS, GROUP, Transform, epoch_order, gather
 
 
 class ShardDataset(torch.utils.data.Dataset):
@@ -92,15 +92,7 @@ class ShardBatches(ShardDataset):
         if not 0 <= j < self.n_batches:
             raise IndexError(f"batch {j} of {self.n_batches}")
         rows = self.order[j * self.batch_size:(j + 1) * self.batch_size]
-        gathered = {}
-        for file in np.unique(rows[:, 0]):  # a group's shards interleave in the order
-            shard, here = self._shard(int(file)), rows[:, 0] == file
-            for name in self.fields:
-                values = shard[name]
-                if name not in gathered:
-                    gathered[name] = np.empty((len(rows),) + values.shape[1:], values.dtype)
-                gathered[name][here] = values[rows[here, 1]]
-        return one_block(self.transform(gathered),
+        return one_block(self.transform(gather(rows, self._shard, self.fields)),
                          shared=torch.utils.data.get_worker_info() is not None)
 
 
