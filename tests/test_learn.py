@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -190,3 +191,31 @@ def test_losses_match_independent_oracles(kind):
                                                                    outputs.astype(np.float32)))
     assert last == pytest.approx(oracle(2), rel=1e-5)
     assert every == pytest.approx(np.mean([oracle(t) for t in range(3)]), rel=1e-5)
+
+
+_MANIFEST_OPENS: list[str] | None = None  # while a list, the audit hook below records into it
+
+
+def _record_manifest_opens(event, args):
+    if _MANIFEST_OPENS is not None and event == "open" and str(args[0]).endswith(
+            "manifest.json"):
+        _MANIFEST_OPENS.append(str(args[0]))
+
+
+def test_train_reads_the_manifest_once(tiny_store, tmp_path):
+    """The store is opened once and passed down: every open(2) of manifest.json counted by
+    Python's audit hook (hooks cannot be removed, so this one records only while asked)."""
+    global _MANIFEST_OPENS
+    sys.addaudithook(_record_manifest_opens)
+    _MANIFEST_OPENS = []
+    try:
+        result = CliRunner().invoke(main, [
+            "train", "dnn", "--params", str(tiny_store.parent / "params.yaml"), "--data",
+            str(tiny_store), "--out", str(tmp_path), "--set", "train.dnn.epochs=1",
+            "--set", "train.dnn.steps_per_epoch=1", "--set", "train.dnn.batch_size=8"])
+        opened = list(_MANIFEST_OPENS)
+    finally:
+        _MANIFEST_OPENS = None
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "dnn.keras").exists()
+    assert opened == [str(tiny_store / "manifest.json")]

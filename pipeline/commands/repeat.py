@@ -28,10 +28,12 @@ def repeat(model, repeats, params_file, data_dir, out, overrides):
     from ..evaluate.repeat import repeat_training
     from ..learn.models import check_model_name
     from ..learn.train import with_store_params
+    from ..store.store import Store
 
     check_model_name(model)
-    params = with_store_params(load_params(params_file, overrides), data_dir, overrides)
-    record = repeat_training(model, params, data_dir, out, repeats,
+    store = Store.open(data_dir)
+    params = with_store_params(load_params(params_file, overrides), store, overrides)
+    record = repeat_training(model, params, store, out, repeats,
                              log=lambda line: click.echo(line, err=True))
     click.echo(f"{model} ({record['preset']}): R² median {record['median_r2']:.3f} over "
                f"{repeats} runs: {', '.join(f'{r:.3f}' for r in record['r2'])}")

@@ -26,9 +26,10 @@ def train(model, params_file, data_dir, out_dir, overrides):
     load_tensorflow()
     from ..learn.models import check_model_name
     from ..learn.train import train_model, with_store_params
+    from ..store.store import Store
 
     check_model_name(model)
-
-    params = with_store_params(load_params(params_file, overrides), data_dir, overrides)
-    train_model(model, params, data_dir, out_dir, log=lambda line: click.echo(line, err=True),
+    store = Store.open(data_dir)  # the one read of its manifest this command makes
+    params = with_store_params(load_params(params_file, overrides), store, overrides)
+    train_model(model, params, store, out_dir, log=lambda line: click.echo(line, err=True),
                 verbose=True)

@@ -18,11 +18,11 @@ import numpy as np
 from ..config import Params
 from ..errors import DataError
 from ..store.atomic import write_json
-from ..store.reader import store_files
+from ..store.store import Store
 from .metrics import r2_score
 
 
-def repeat_training(name: str, params: Params, data_dir: Path, out_dir: Path, repeats: int,
+def repeat_training(name: str, params: Params, store: Store | Path, out_dir: Path, repeats: int,
                     log=print) -> dict:
     """Train ``name`` ``repeats`` times with consecutive seeds; record each run's test R².
 
@@ -30,17 +30,18 @@ def repeat_training(name: str, params: Params, data_dir: Path, out_dir: Path, re
     """
     from ..learn.data import Normaliser
     from ..learn.predict import predict_files
-    from ..learn.train import train_model
+    from ..learn.train import open_store, train_model
 
+    store = open_store(store)
     cfg = params.train.model(name)
-    test_files = [str(f) for f in store_files(data_dir, "test")]
+    test_files = [str(f) for f in store.files("test")]
     scores, seconds = [], []
     for run in range(repeats):
         seeded = dataclasses.replace(params.train, **{
             name: dataclasses.replace(cfg, seed=cfg.seed + run)})
         with tempfile.TemporaryDirectory() as scratch:
             model, history = train_model(name, dataclasses.replace(params, train=seeded),
-                                         data_dir, Path(scratch), log=lambda line: None)
+                                         store, Path(scratch), log=lambda line: None)
         predictions = predict_files(model, test_files, history["view"],
                                     Normaliser(**history["normaliser"]))
         scores.append(r2_score(predictions["mass"], predictions["mean"]))

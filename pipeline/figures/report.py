@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..config import PhysicsConfig
-from ..physics.encoding import encode_positions
+from ..physics.encoding import encode_positions, to_grid
 from ..physics.field import potential
 from ..physics.integrator import simulate
 from .common import field_panel, save
@@ -19,8 +19,7 @@ def four_warm(path: Path | None, physics: PhysicsConfig,
               position=(83.0, 101.0)) -> Path | Figure:
     """Figure 1: the four-warm field of one position, zoomed on its four cells."""
     encoding = encode_positions(np.array([position]), physics.downsample, physics.grid)[0]
-    k = physics.downsample
-    g = ((position[0] - (k - 1) / 2) / k, (position[1] - (k - 1) / 2) / k)
+    g = tuple(to_grid(p, physics.downsample, physics.grid) for p in position)
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.imshow(encoding, cmap="viridis")
     for (row, col), weight in np.ndenumerate(encoding):

@@ -39,7 +39,12 @@ class Normaliser:
 
     @classmethod
     def from_store(cls, directory: Path) -> Normaliser:
-        stats = read_stats(directory)["potential"]
+        return cls.from_statistics(read_stats(directory))
+
+    @classmethod
+    def from_statistics(cls, statistics: dict) -> Normaliser:
+        """From a store's train statistics (``Store.statistics``)."""
+        stats = statistics["potential"]
         return cls(mean=float(stats["mean"]), std=float(stats["std"]) or 1.0)
 
 

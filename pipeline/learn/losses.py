@@ -1,8 +1,8 @@
 """The report's three losses (figure 3) and a Gaussian negative log-likelihood.
 
-Every model outputs (batch, steps, k): steps = 1 for feed-forward models and T for
-recurrent ones (a prediction after every time step); k = 2 (mean, σ) for the Gaussian
-loss, else 1. The loss scores the last step, or every step when ``every_step``
+Every model outputs (batch, steps, n_outputs): steps = 1 for feed-forward models and T
+for recurrent ones (a prediction after every time step); n_outputs = 2 (mean, σ) for the
+Gaussian loss, else 1. The loss scores the last step, or every step when ``every_step``
 (the report's first training algorithm, §2.2.3).
 """
 
@@ -17,14 +17,14 @@ SIGMA_FLOOR = 1e-3  # mass units: keeps the likelihood finite
 
 
 def mean_and_sigma(outputs):
-    """Split model outputs (…, k) into the mass prediction and σ (None when k = 1)."""
+    """Split model outputs (…, n_outputs) into the mass prediction and σ (None with one output)."""
     if outputs.shape[-1] == 1:
         return outputs[..., 0], None
     return outputs[..., 0], ops.softplus(outputs[..., 1]) + SIGMA_FLOOR
 
 
 def pointwise_loss(name: str, target, outputs, huber_delta: float):
-    """Per-sample loss of one step's outputs (batch, k) against target (batch,)."""
+    """Per-sample loss of one step's outputs (batch, n_outputs) against target (batch,)."""
     mean, sigma = mean_and_sigma(outputs)
     error = mean - target
     if name == "gaussian":

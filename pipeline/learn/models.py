@@ -8,8 +8,9 @@ which see only the summed encodings, also fit simulated paths of candidate masse
 that sum (:class:`~pipeline.learn.simulation.MassScan`) unless ``mass_scan`` is off:
 those two contain a simulator.
 
-Every model maps its input view to (batch, steps, k): steps = 1 (feed-forward) or T
-(recurrent: a prediction after each time step); k = 2 for a Gaussian head, else 1.
+Every model maps its input view to (batch, steps, n_outputs): steps = 1 (feed-forward) or
+T (recurrent: a prediction after each time step); n_outputs = 2 (mean, σ) for a Gaussian
+head, else 1.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from keras import layers, ops
 
 from ..config import FEED_FORWARD_MODELS, MODEL_NAMES, ModelTrainConfig, PhysicsConfig
 from ..errors import ConfigError
+from ..physics.encoding import to_grid
 from .data import FEED_FORWARD, RECURRENT, Normaliser
 from .layers import (
     Channel,
@@ -47,8 +49,8 @@ def input_shape(name: str, physics: PhysicsConfig) -> tuple[int, ...]:
 
 def start_cell(physics: PhysicsConfig) -> tuple[float, float]:
     """The start position (x, y) in coarse-grid cells, as the encoding maps pixels."""
-    k = physics.downsample
-    return tuple((p - (k - 1) / 2) / k for p in physics.start_position)
+    return tuple(float(to_grid(p, physics.downsample, physics.grid))
+                 for p in physics.start_position)
 
 
 def _head(hidden, outputs: int, positive: bool):
@@ -72,35 +74,35 @@ def _as_sequence(out):
 # where the recurrent models process space (Flatten → Dense(32); Conv2D(10, 3) → MaxPool
 # → Flatten) that code applies no activation; the GRU has 32 units and the head is linear.
 
-def _dnn_report(inputs, cfg, k, physics, normaliser):
+def _dnn_report(inputs, cfg, n_outputs, physics, normaliser):
     # Figure 6's sizes are not in the text. §4.2 gives the RNN "one dense, one GRU, and
     # another dense one with just the prediction" with "the same sizes as the dense model";
     # reading that as two hidden layers of 32 measured a median R² of 0.144 over five runs
     # of the report's regime, one hidden layer 0.253 (report: 0.373). We keep one.
     hidden = layers.Dense(32, activation="relu")(layers.Flatten()(inputs))
-    return _as_sequence(_head(hidden, k, positive=False))
+    return _as_sequence(_head(hidden, n_outputs, positive=False))
 
 
-def _cnn_report(inputs, cfg, k, physics, normaliser):
+def _cnn_report(inputs, cfg, n_outputs, physics, normaliser):
     hidden = layers.Conv2D(10, 3, padding="same", activation="relu")(inputs)
     hidden = layers.Flatten()(layers.MaxPooling2D()(hidden))
     hidden = layers.Dense(32, activation="relu")(hidden)
-    return _as_sequence(_head(hidden, k, positive=False))
+    return _as_sequence(_head(hidden, n_outputs, positive=False))
 
 
-def _rnn_report(inputs, cfg, k, physics, normaliser):
+def _rnn_report(inputs, cfg, n_outputs, physics, normaliser):
     hidden = layers.TimeDistributed(layers.Flatten())(inputs)
     hidden = layers.TimeDistributed(layers.Dense(32))(hidden)
     hidden = layers.GRU(32, return_sequences=True)(hidden)
-    return _head(hidden, k, positive=False)
+    return _head(hidden, n_outputs, positive=False)
 
 
-def _crnn_report(inputs, cfg, k, physics, normaliser):
+def _crnn_report(inputs, cfg, n_outputs, physics, normaliser):
     hidden = layers.TimeDistributed(layers.Conv2D(10, 3, padding="same"))(inputs)
     hidden = layers.TimeDistributed(layers.MaxPooling2D())(hidden)
     hidden = layers.TimeDistributed(layers.Flatten())(hidden)
     hidden = layers.GRU(32, return_sequences=True)(hidden)
-    return _head(hidden, k, positive=False)
+    return _head(hidden, n_outputs, positive=False)
 
 
 # --- physics-informed -------------------------------------------------------------------
@@ -112,7 +114,7 @@ def _learned_filters(psi, cfg):
     return layers.Conv2D(cfg.conv_channels, 3, padding="same")(hidden)
 
 
-def _recurrent_physics(inputs, cfg, k, physics, learned_filters: bool):
+def _recurrent_physics(inputs, cfg, n_outputs, physics, learned_filters: bool):
     """Per step: the cubic field and force at the particle, its position, displacement and
     their log-lengths; then a GRU. ψ is read once (it is the same at every step)."""
     psi = Channel(0, first_step=True, keep_dims=True)(inputs)
@@ -130,16 +132,16 @@ def _recurrent_physics(inputs, cfg, k, physics, learned_filters: bool):
         features.append(SampleAtEncoding()([_learned_filters(psi, cfg), encoding]))
     hidden = layers.GRU(cfg.width, return_sequences=True)(layers.Concatenate()(features))
     hidden = layers.Dense(cfg.width, activation="relu")(hidden)
-    return _head(hidden, k, positive=True)
+    return _head(hidden, n_outputs, positive=True)
 
 
-def _crnn_physics(inputs, cfg, k, physics, normaliser):
-    return _recurrent_physics(inputs, cfg, k, physics, learned_filters=True)
+def _crnn_physics(inputs, cfg, n_outputs, physics, normaliser):
+    return _recurrent_physics(inputs, cfg, n_outputs, physics, learned_filters=True)
 
 
-def _rnn_physics(inputs, cfg, k, physics, normaliser):
+def _rnn_physics(inputs, cfg, n_outputs, physics, normaliser):
     # no learned convolution: fixed read-out layers, a GRU and dense layers
-    return _recurrent_physics(inputs, cfg, k, physics, learned_filters=False)
+    return _recurrent_physics(inputs, cfg, n_outputs, physics, learned_filters=False)
 
 
 def _path_features(inputs, cfg, physics, normaliser):
@@ -163,14 +165,14 @@ def _path_features(inputs, cfg, physics, normaliser):
     return psi, trace, features
 
 
-def _feed_forward_head(features, cfg, k):
+def _feed_forward_head(features, cfg, n_outputs):
     hidden = layers.BatchNormalization()(layers.Concatenate()(features))
     hidden = layers.Dense(2 * cfg.width, activation="relu")(hidden)
     hidden = layers.Dense(cfg.width, activation="relu")(hidden)
-    return _as_sequence(_head(hidden, k, positive=True))
+    return _as_sequence(_head(hidden, n_outputs, positive=True))
 
 
-def _cnn_physics(inputs, cfg, k, physics, normaliser):
+def _cnn_physics(inputs, cfg, n_outputs, physics, normaliser):
     psi, trace, features = _path_features(inputs, cfg, physics, normaliser)
     hidden = layers.Concatenate()([FieldGradient()(psi), Channel(1, keep_dims=True)(inputs)])
     for _ in range(3):  # 7 × 7 cells: wide enough to see the spacing of early positions
@@ -179,12 +181,12 @@ def _cnn_physics(inputs, cfg, k, physics, normaliser):
     grid = physics.grid
     along_path = SampleAtEncoding()([hidden, layers.Reshape((1, grid, grid))(trace)])
     features += [layers.GlobalMaxPooling2D()(hidden), layers.Flatten()(along_path)]
-    return _feed_forward_head(features, cfg, k)
+    return _feed_forward_head(features, cfg, n_outputs)
 
 
-def _dnn_physics(inputs, cfg, k, physics, normaliser):
+def _dnn_physics(inputs, cfg, n_outputs, physics, normaliser):
     _, _, features = _path_features(inputs, cfg, physics, normaliser)
-    return _feed_forward_head(features + [layers.Flatten()(inputs)], cfg, k)
+    return _feed_forward_head(features + [layers.Flatten()(inputs)], cfg, n_outputs)
 
 
 BUILDERS = {
@@ -208,7 +210,7 @@ def check_model_name(name: str) -> str:
 
 def build_model(name: str, cfg: ModelTrainConfig, physics: PhysicsConfig,
                 normaliser: Normaliser) -> keras.Model:
-    """An uncompiled model for ``name`` with ``cfg.preset``; outputs (batch, steps, k).
+    """An uncompiled model for ``name`` with ``cfg.preset``; outputs (batch, steps, n_outputs).
 
     ``normaliser`` is how the loader scales ψ: layers that simulate need the physical ψ.
     """

@@ -25,10 +25,9 @@ import keras
 
 from ..config import Params
 from ..errors import ConfigError, DataError
-from ..interrupts import Interrupted, signal_of
+from ..interrupts import Interrupted, StopFlag, signal_of, stop_signals_flag
 from ..store.atomic import atomic_path, write_json
-from ..store.manifest import manifest_params, read_manifest, train_statistics
-from ..store.reader import store_files
+from ..store.store import Store
 from .calibration import calibrate
 from .data import Normaliser, files_dataset
 from .losses import BatchLoss, MassLoss
@@ -57,45 +56,48 @@ def compile_model(model: keras.Model, cfg, total_steps: int, xla: bool | None = 
                   jit_compile=use_xla(cfg, total_steps) if xla is None else xla)
 
 
-def with_store_params(params: Params, directory: Path, overrides: tuple[str, ...] = ()) -> Params:
-    """``params`` with the physics and generation params of the store in ``directory``.
+def open_store(store: Store | Path) -> Store:
+    """The store itself, opened (manifest read and checked) if given as a path."""
+    return store if isinstance(store, Store) else Store.open(store)
+
+
+def with_store_params(params: Params, store: Store | Path,
+                      overrides: tuple[str, ...] = ()) -> Params:
+    """``params`` with the physics and generation params of ``store`` (a path is opened).
 
     ``--set physics.*``/``generate.*`` cannot apply to a store that already exists.
     """
+    store = open_store(store)
     fixed = [item.split("=")[0] for item in overrides
              if item.startswith(("physics.", "generate."))]
     if fixed:
-        raise ConfigError(f"--set {fixed[0]}: the store in {directory} fixes physics and "
-                          f"generate; change them with `massfield generate`, not here")
-    stored = manifest_params(directory)
-    return dataclasses.replace(params, physics=stored.physics, generate=stored.generate)
+        raise ConfigError(f"--set {fixed[0]}: the store in {store.directory} fixes physics "
+                          f"and generate; change them with `massfield generate`, not here")
+    return dataclasses.replace(params, physics=store.params.physics,
+                               generate=store.params.generate)
 
 
-def store_record(directory: Path) -> dict:
+def store_record(store: Store) -> dict:
     """What a model keeps of the store it was trained on."""
-    manifest = read_manifest(directory)
-    stats = train_statistics(manifest)
-    return {"params": manifest["params"], "train_mass_mean": stats["mass"]["mean"],
-            "n_train_samples": stats["n_train_samples"], "path": str(directory)}
+    stats = store.statistics
+    return {"params": store.manifest["params"], "train_mass_mean": stats["mass"]["mean"],
+            "n_train_samples": stats["n_train_samples"], "path": str(store.directory)}
 
 
-def train_files(directory: Path, train_samples: int | None) -> list[str]:
-    """The train shards, or the first of them holding ``train_samples`` samples."""
-    manifest = read_manifest(directory)
-    files = [str(path) for path in store_files(directory, "train")]
-    if train_samples is None:
-        return files
-    sizes = {e["file"]: e["n_samples"] for e in manifest["shards"]}
+def train_files(store: Store, train_samples: int | None) -> tuple[list[str], int]:
+    """The train shards, or the first of them holding ``train_samples`` samples, and how
+    many samples they hold."""
     chosen, total = [], 0
-    for path in files:
-        if total >= train_samples:
+    for entry, path in zip(store.entries("train"), store.files("train"), strict=True):
+        if train_samples is not None and total >= train_samples:
             break
-        chosen.append(path)
-        total += sizes[Path(path).name]
-    if total < train_samples:
-        raise ConfigError(f"train_samples {train_samples}: the train split of {directory} holds "
-                          f"only {total}; generate a larger store or ask for fewer")
-    return chosen
+        chosen.append(str(path))
+        total += entry.n_samples
+    if train_samples is not None and total < train_samples:
+        raise ConfigError(f"train_samples {train_samples}: the train split of "
+                          f"{store.directory} holds only {total}; generate a larger store or "
+                          f"ask for fewer")
+    return chosen, total
 
 
 class StepLog(keras.callbacks.Callback):
@@ -137,31 +139,43 @@ def _optimizer(cfg, total_steps: int) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(rate)
 
 
-def _samples_in(files: list[str], manifest: dict) -> int:
-    sizes = {e["file"]: e["n_samples"] for e in manifest["shards"]}
-    return sum(sizes[Path(path).name] for path in files)
+class StopAtStepEnd(keras.callbacks.Callback):
+    """Ends a fit at the first step boundary after a stop signal. A signal raised where it
+    lands can land inside TensorFlow (tracing the step, setting up tf.data's iterator), and
+    there it crashed the process with SIGSEGV or hung it, once in about ten runs, instead of
+    ending in one line. The price is latency: the first step, which compiles, can take
+    seconds before the signal is answered."""
+
+    def __init__(self, flag: StopFlag):
+        super().__init__()
+        self.flag = flag
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.flag.check()
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.flag.check()
 
 
-def train_model(name: str, params: Params, data_dir: Path, out_dir: Path,
+def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
                 log: Callable[[str], None] = print,
                 verbose: bool = False) -> tuple[keras.Model, dict]:
-    """Fit ``name`` with ``params.train.<name>`` on the store ``data_dir``.
+    """Fit ``name`` with ``params.train.<name>`` on ``store`` (a path is opened).
 
     ``params.physics`` must be the store's (see :func:`with_store_params`).
     Returns the model and the history saved beside it.
     """
     check_model_name(name)
     cfg = params.train.model(name)
-    manifest = read_manifest(data_dir)
+    store = open_store(store)
     physics = params.physics
     view = VIEWS[name]
-    normaliser = Normaliser.from_store(data_dir)
-    files = train_files(data_dir, cfg.train_samples)
-    n_train = _samples_in(files, manifest)
+    normaliser = Normaliser.from_statistics(store.statistics)
+    files, n_train = train_files(store, cfg.train_samples)
     steps = cfg.steps_per_epoch or max(1, n_train // cfg.batch_size)
     train = files_dataset(files, view, cfg.batch_size, normaliser, shuffle_seed=cfg.seed,
                           repeat=True)
-    validation = files_dataset([str(p) for p in store_files(data_dir, "validation")], view,
+    validation = files_dataset([str(p) for p in store.files("validation")], view,
                                256, normaliser)
     model = build_model(name, cfg, physics, normaliser)
     compile_model(model, cfg, steps * cfg.epochs)
@@ -176,11 +190,13 @@ def train_model(name: str, params: Params, data_dir: Path, out_dir: Path,
     started = time.perf_counter()
     target = Path(out_dir) / f"{name}.keras"
     try:
-        with warnings.catch_warnings():  # Keras warns, wrongly, that a validation set ran dry
+        with warnings.catch_warnings(), stop_signals_flag() as stop:
+            # Keras warns, wrongly, that a validation set ran dry
             warnings.filterwarnings("ignore", message="Your input ran out of data")
             fit = model.fit(train, validation_data=validation, epochs=cfg.epochs,
-                            steps_per_epoch=steps, callbacks=callbacks, shuffle=False,
-                            verbose=0)
+                            steps_per_epoch=steps, callbacks=[*callbacks, StopAtStepEnd(stop)],
+                            shuffle=False, verbose=0)
+            stop.check()
     except KeyboardInterrupt as exc:
         signum = signal_of(exc)
         raise Interrupted(f"{target}: training interrupted by {signal.Signals(signum).name} "
@@ -192,7 +208,7 @@ def train_model(name: str, params: Params, data_dir: Path, out_dir: Path,
     history = {
         "model": name, "config": params.to_dict()["train"][name], "view": view,
         "simulator": contains_simulator(name, cfg),
-        "store": store_record(data_dir), "train_samples": n_train,
+        "store": store_record(store), "train_samples": n_train,
         "normaliser": dataclasses.asdict(normaliser),
         "parameters": int(model.count_params()), "train_seconds": seconds,
         "step_loss": step_log.losses,
