@@ -153,7 +153,8 @@ def physics_inversion(potential: np.ndarray, positions: np.ndarray, physics: Phy
                       variances: np.ndarray, n_grid: int = 64, n_refine: int = 20,
                       batch: int = 256, noise_offset: np.ndarray | None = None,
                       reproduced: list | None = None,
-                      true_potential: np.ndarray | None = None) -> np.ndarray:
+                      true_potential: np.ndarray | None = None,
+                      residuals: list | None = None) -> np.ndarray:
     """Mass estimates for samples of ψ (n, G, G) and kept positions (n, T, 2), weighting
     snapshot t by 1 / ``variances[t]`` (:func:`snapshot_variances`).
 
@@ -162,6 +163,8 @@ def physics_inversion(potential: np.ndarray, positions: np.ndarray, physics: Phy
     hides, measured (no model sees φ). That trusts the offsets; ``reproduced`` (a list)
     then receives, per sample, whether the regenerated φ gives back ``true_potential``
     (default: ``potential``) — where it does not, the estimate means nothing.
+    ``residuals`` (a list) receives each sample's :func:`squared_residuals` at its estimate,
+    from the same upsampled field.
     """
     observed = np.ascontiguousarray(positions, np.float64)
     weights = 1.0 / np.asarray(variances, np.float64)
@@ -177,6 +180,9 @@ def physics_inversion(potential: np.ndarray, positions: np.ndarray, physics: Phy
         estimates[chunk] = invert_masses(phis, observed[chunk], kept, weights, start, velocity,
                                          physics.n_positions, physics.mass_low,
                                          physics.mass_high, n_grid, n_refine)
+        if residuals is not None:
+            residuals.extend(squared_residuals(phis, estimates[chunk], observed[chunk], kept,
+                                               start, velocity, physics.n_positions))
     return estimates
 
 
@@ -185,9 +191,6 @@ def fit_misfit(potential: np.ndarray, positions: np.ndarray, physics: PhysicsCon
     """Per sample: the mean over kept snapshots of ‖simulated − observed‖² / (2 varianceₜ)
     at the most likely mass — about 1 where the observations are as noisy as the variances
     say, far above where they are noisier."""
-    estimates = physics_inversion(potential, positions, physics, variances)
-    kept, start, velocity = _path_arguments(physics)
-    squared = squared_residuals(_fields(potential, physics), estimates,
-                                np.ascontiguousarray(positions, np.float64), kept, start,
-                                velocity, physics.n_positions)
-    return np.nanmean(squared / (2 * np.asarray(variances)), axis=1)
+    squared = []
+    physics_inversion(potential, positions, physics, variances, residuals=squared)
+    return np.nanmean(np.asarray(squared) / (2 * np.asarray(variances)), axis=1)

@@ -77,13 +77,17 @@ def trained_models(models_dir: Path, only: str | None = None) -> dict[str, Path]
     """Every MODEL.keras under ``models_dir`` by :func:`model_key`; with ``only``, those whose
     key matches one of its comma-separated fnmatch patterns ("crnn,rnn", "pos-*")."""
     models_dir = Path(models_dir)
-    patterns = [p.strip() for p in only.split(",") if p.strip()] if only else ["*"]
     found = {}
     for path in sorted(models_dir.glob("**/*.keras")):
-        key = model_key(path, models_dir)
-        if any(fnmatch.fnmatchcase(key, pattern) for pattern in patterns):
-            found.setdefault(key, path)
-    return found
+        found.setdefault(model_key(path, models_dir), path)
+    return matching(found, only)
+
+
+def matching(found: dict[str, Path], only: str | None) -> dict[str, Path]:
+    """The models of ``found`` whose key matches one of ``only``'s patterns (None: all)."""
+    patterns = [p.strip() for p in only.split(",") if p.strip()] if only else ["*"]
+    return {key: path for key, path in found.items()
+            if any(fnmatch.fnmatchcase(key, pattern) for pattern in patterns)}
 
 
 def _baseline_mean(histories: dict[str, dict]) -> float:
@@ -179,7 +183,7 @@ def load_models(models_dir: Path, given: dict, location: Path, allow_shift: bool
     if not found:
         raise DataError(f"{models_dir}: no trained models; run `massfield train MODEL` first")
     if only is not None:
-        chosen = trained_models(models_dir, only)
+        chosen = matching(found, only)
         if not chosen:
             pattern = bool(set("*?[,") & set(only))
             raise DataError(f"{models_dir}: no trained "
