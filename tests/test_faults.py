@@ -202,7 +202,12 @@ def _terminated(*args: str, when=None, timeout: float = 120) -> subprocess.Compl
                 _handles(run.pid, signal.SIGTERM) if when is None else when(log.read_text())):
             time.sleep(0.01)
         os.killpg(run.pid, signal.SIGTERM)
-        stdout, _ = run.communicate(timeout=timeout)
+        try:
+            stdout, _ = run.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:  # a hang is a failure, and leaves no process behind
+            os.killpg(run.pid, signal.SIGKILL)
+            run.communicate()
+            raise
     result = subprocess.CompletedProcess(run.args, run.returncode, stdout, log.read_text())
     log.unlink()
     return result
