@@ -42,8 +42,7 @@ def loader_rate(data: Path, batch: int, steps: int) -> float:
     return steps * batch / (time.perf_counter() - start)
 
 
-def view_milliseconds(data: Path, normaliser: Normaliser, batch: int,
-                      repeats: int = 200) -> dict[str, float]:
+def view_milliseconds(data: Path, batch: int, repeats: int = 200) -> dict[str, float]:
     """Milliseconds to build one batch's recurrent view from ψ and positions inside
     tf.data with one thread per op, as the loader runs it, with and without XLA."""
     files = store_files(data, "train")[:1]
@@ -54,7 +53,7 @@ def view_milliseconds(data: Path, normaliser: Normaliser, batch: int,
     options.threading.max_intra_op_parallelism = 1
     times = {}
     for name, compiled in (("xla", True), ("plain", False)):
-        build = view_builder(RECURRENT, normaliser, downsample, grid, compiled)
+        build = view_builder(RECURRENT, downsample, grid, compiled)
         source = tf.data.Dataset.from_tensors((psi[:batch], positions[:batch]))
         views = source.repeat(repeats).map(build).with_options(options)
         for _ in views.take(2):  # trace and compile
@@ -95,13 +94,13 @@ def training_rates(sources: dict[str, tf.data.Dataset], params, normaliser: Norm
     return {name: statistics.median(values) for name, values in rates.items()}
 
 
-def in_memory_batches(data: Path, batch: int, normaliser: Normaliser) -> tf.data.Dataset:
+def in_memory_batches(data: Path, batch: int) -> tf.data.Dataset:
     """The strictest baseline for a training step: recurrent-view batches made in advance
     from four train shards, repeated."""
     psi, encoding, mass = read_arrays(store_files(data, "train")[:4],
                                      ("potential", "encoding", "mass"))
     n = mass.shape[0] // batch * batch
-    views = make_view(psi[:n], encoding[:n], normaliser, RECURRENT)
+    views = make_view(psi[:n], encoding[:n], RECURRENT)
     return tf.data.Dataset.from_tensor_slices(
         (tf.reshape(views, (-1, batch, *views.shape[1:])),
          tf.reshape(tf.cast(mass[:n], tf.float32), (-1, batch)))).repeat()
@@ -117,12 +116,12 @@ def main() -> None:
     params = with_store_params(load_params(args.params), args.data)
     batch = params.train.crnn.batch_size
     normaliser = Normaliser.from_store(args.data)
-    in_memory = in_memory_batches(args.data, batch, normaliser)
+    in_memory = in_memory_batches(args.data, batch)
     from_shards = split_dataset(args.data, "train", RECURRENT, batch, shuffle_seed=0, repeat=True)
     loader = loader_rate(args.data, batch, args.steps * 2)
     rates = training_rates({"memory": in_memory, "shards": from_shards}, params, normaliser,
                            args.steps, args.rounds)
-    views = view_milliseconds(args.data, normaliser, batch)
+    views = view_milliseconds(args.data, batch)
     memory, shards = rates["memory"], rates["shards"]
     print(f"loader alone               : {loader:8.0f} samples/s")
     print(f"CRNN training, in memory   : {memory:8.0f} samples/s")

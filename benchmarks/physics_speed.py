@@ -19,6 +19,7 @@ import numpy as np
 
 from benchmarks import save
 from pipeline.config import PhysicsConfig
+from pipeline.physics.encoding import cell_coordinate
 from pipeline.physics.field import trap_weights
 from pipeline.physics.sample import make_samples, sample_streams
 
@@ -50,8 +51,8 @@ def report_sample(rng: np.random.Generator, p: PhysicsConfig) -> tuple:
     encodings = []
     for x, y in trajectory[::p.stride][:p.time_steps]:
         grid = np.zeros((p.grid, p.grid))
-        gx = min(max((x - (k - 1) / 2) / k, 0), p.grid - 1)
-        gy = min(max((y - (k - 1) / 2) / k, 0), p.grid - 1)
+        gx = min(max(cell_coordinate(x, k), 0), p.grid - 1)
+        gy = min(max(cell_coordinate(y, k), 0), p.grid - 1)
         for col in (int(gx), int(gx) + 1):
             for row in (int(gy), int(gy) + 1):
                 if col < p.grid and row < p.grid:

@@ -77,7 +77,7 @@ def main() -> None:
     batch = params.train.crnn.batch_size
     normaliser = Normaliser.from_store(args.data)
     store = massfield.open_store(args.data)
-    step = training_rates({"memory": in_memory_batches(args.data, batch, normaliser)}, params,
+    step = training_rates({"memory": in_memory_batches(args.data, batch)}, params,
                           normaliser, 60, 3)["memory"]
     readers = {"tf.data loader": loader_rate(args.data, batch, args.batches),
                "NumPy iterator": numpy_rate(store, batch, args.batches)}

@@ -39,7 +39,7 @@ def step_times(name: str, params, data: Path, steps: int, rounds: int) -> dict[s
         model = build_model(name, cfg, params.physics, normaliser)
         compile_model(model, cfg, total_steps=10_000, xla=xla)
         dataset = split_dataset(data, "train", VIEWS[name], cfg.batch_size, shuffle_seed=0,
-                                repeat=True, normaliser=normaliser)
+                                repeat=True)
         started = time.perf_counter()
         model.fit(dataset, steps_per_epoch=WARM_UP, shuffle=False, verbose=0)  # trace, compile
         runs[label] = {"model": model, "iterator": iter(dataset), "wall": [], "cpu": [],

@@ -70,7 +70,7 @@ def epoch_seconds(data: Path, steps: int = 60) -> float:
     model = build_model("crnn", cfg, params.physics, normaliser)
     compile_model(model, cfg, per_epoch * cfg.epochs)
     dataset = split_dataset(data, "train", RECURRENT, cfg.batch_size, shuffle_seed=0,
-                            repeat=True, normaliser=normaliser)
+                            repeat=True)
     model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)  # compile
     iterator = iter(dataset)
     train_steps(model, iterator, 10)  # fill the prefetch buffer

@@ -172,6 +172,7 @@ class ModelTrainConfig:
 
     preset: str = "physics-informed"  # or "report": the report's architecture (§3.2)
     mass_scan: bool = True  # DNN/CNN physics-informed: simulate candidate masses in the graph
+    physics_fit: bool = True  # DNN/CNN physics-informed: the physics inversion as two inputs
     loss: str = "gaussian"  # gaussian (NLL, predicts σ too) | huber | mse | mape
     huber_delta: float = 0.3
     learning_rate: float = 0.003

@@ -88,6 +88,14 @@ def predict(ctx, data=None, models=None, name="rnn"):
     return ["predict", name, "--data", data or ctx.store, M, models or ctx.models]
 
 
+def _earlier_record(model: Path) -> None:
+    """The training record an earlier massfield wrote: no format, ψ standardised outside."""
+    path = model.with_name(f"{model.stem}.history.json")
+    record = json.loads(path.read_text())
+    del record["format"]
+    path.write_text(json.dumps({**record, "normaliser": {"mean": 0.0, "std": 1.0}}))
+
+
 def broken_model(ctx, how):
     models = _models(ctx.models, ctx.tmp)
     path = models / "rnn" / "rnn.keras"
@@ -239,6 +247,9 @@ CASES = [
         c, lambda p: p.with_name("rnn.history.json").unlink())), 1, "rnn.history.json"),
     ("evaluate damaged history", lambda c: evaluate(c, models=broken_model(
         c, lambda p: p.with_name("rnn.history.json").write_text("{"))), 1, "rnn.history.json"),
+    ("evaluate earlier record", lambda c: evaluate(c, models=broken_model(c, _earlier_record)),
+     1, "rnn.history.json: made by another massfield (training record format 1, this one "
+        "reads 2); retrain the model with `massfield train rnn`"),
     ("evaluate other physics", lambda c: evaluate(c, other_physics_store(c)), 1,
      "physics.mass_low"),
     ("evaluate other physics, shift", lambda c: evaluate(c, other_physics_store(c)) +

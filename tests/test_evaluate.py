@@ -20,14 +20,14 @@ from pipeline.evaluate.metrics import (
     regression_metrics,
     uncertainty_metrics,
 )
-from pipeline.evaluate.physics_baseline import (
+from pipeline.evaluate.run import read_predictions
+from pipeline.evaluate.table import BEGIN, END
+from pipeline.learn.calibration import calibrate, predictive
+from pipeline.physics.inversion import (
     VARIANCE_FLOOR,
     physics_inversion,
     snapshot_variances,
 )
-from pipeline.evaluate.run import read_predictions
-from pipeline.evaluate.table import BEGIN, END
-from pipeline.learn.calibration import calibrate, predictive
 from pipeline.store.integrity import (
     CONTENT_DIGEST,
     DATASET_DIGEST,

@@ -13,8 +13,9 @@ from pipeline.cli import main
 from pipeline.config import MODEL_NAMES, load_params
 from pipeline.errors import DataError
 from pipeline.learn.data import FEED_FORWARD, RECURRENT, Normaliser, split_dataset
-from pipeline.learn.layers import PhysicalPotential
-from pipeline.learn.models import build_model
+from pipeline.learn.layers import StandardisePotential
+from pipeline.learn.models import build_model, input_shape, uses_physics_fit
+from pipeline.learn.physics_fit import PhysicsFit
 from pipeline.learn.predict import predict_outputs
 from pipeline.learn.train import XLA_MIN_STEPS, load_model, read_history, train_model, use_xla
 from pipeline.store.reader import read_arrays, store_files
@@ -26,24 +27,25 @@ def _quick(params_file, model, *extra):
                                      f"train.{model}.batch_size=8", *extra))
 
 
-def test_views_have_the_report_shapes_and_normalised_psi(tiny_store):
+def test_views_have_the_report_shapes_and_the_stored_psi(tiny_store):
     normaliser = Normaliser.from_store(tiny_store)
     flat = next(iter(split_dataset(tiny_store, "validation", FEED_FORWARD, 8)))
     steps = next(iter(split_dataset(tiny_store, "validation", RECURRENT, 8)))
     assert flat[0].shape == (8, 32, 32, 2) and steps[0].shape == (8, 10, 32, 32, 2)
     psi, encoding, mass = read_arrays(store_files(tiny_store, "validation"),
                                      ("potential", "encoding", "mass"))
-    np.testing.assert_allclose(flat[0][..., 0], (psi - normaliser.mean) / normaliser.std,
-                               rtol=1e-5, atol=1e-5)
+    # the loader gives ψ as stored (float32): the model standardises it itself
+    np.testing.assert_array_equal(flat[0][..., 0], psi.astype(np.float32))
     # the loader encodes the stored positions itself: bit for bit the stored encoding
     np.testing.assert_array_equal(steps[0][..., 1], encoding)
     np.testing.assert_allclose(flat[0][..., 1], encoding.sum(axis=1), atol=1e-6)
     np.testing.assert_allclose(steps[0][:, 7, ..., 0], flat[0][..., 0])
     np.testing.assert_allclose(flat[1], mass, rtol=1e-6)
-    # report presets see the raw ψ, as the report's networks did
-    raw = PhysicalPotential(normaliser.mean, normaliser.std)(flat[0])
-    np.testing.assert_allclose(raw[..., 0], psi, rtol=1e-5, atol=1e-5)
-    np.testing.assert_array_equal(raw[..., 1], flat[0][..., 1])
+    # the physics-informed presets' first layer: ψ standardised, the encodings untouched
+    standardised = StandardisePotential(normaliser.mean, normaliser.std)(flat[0])
+    np.testing.assert_allclose(standardised[..., 0], (psi - normaliser.mean) / normaliser.std,
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(standardised[..., 1], flat[0][..., 1])
 
 
 def test_training_shuffles_with_its_seed(tiny_store):
@@ -60,11 +62,15 @@ def test_training_shuffles_with_its_seed(tiny_store):
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_every_model_builds_with_output_per_step(name, preset, params_file):
     params = load_params(params_file, (f"train.{name}.preset={preset}",))
-    model = build_model(name, params.train.model(name), params.physics, Normaliser(0.0, 1.0))
-    view = np.zeros((3, *model.input_shape[1:]), np.float32)
+    cfg = params.train.model(name)
+    model = build_model(name, cfg, params.physics, Normaliser(0.0, 1.0))
+    view = np.zeros((3, *input_shape(name, params.physics)), np.float32)
+    if uses_physics_fit(name, cfg):  # the DNN and CNN hybrids: (view, physics-fit features)
+        view = (view, np.zeros((3, 2), np.float32))
+    assert uses_physics_fit(name, cfg) is (name in ("dnn", "cnn") and preset != "report")
     steps = 10 if name in ("rnn", "crnn") else 1
-    k = 2 if params.train.model(name).loss == "gaussian" else 1
-    assert model(view).shape == (3, steps, k)
+    n_outputs = 2 if cfg.loss == "gaussian" else 1
+    assert model(view).shape == (3, steps, n_outputs)
 
 
 @pytest.mark.slow
@@ -84,7 +90,9 @@ def test_each_model_trains_saves_and_reloads(name, tiny_store, params_file, tmp_
     assert history["store"]["params"]["physics"]["size"] == 256
     model = load_model(tmp_path / f"{name}.keras")
     assert read_history(tmp_path / f"{name}.history.json")["model"] == name
-    batch = next(iter(split_dataset(tiny_store, "validation", history["view"], 8)))[0]
+    fit = PhysicsFit.from_history(history)
+    assert (fit is not None) is (name in ("dnn", "cnn"))  # the hybrids take the physics fit
+    batch = next(iter(split_dataset(tiny_store, "validation", history["view"], 8, fit=fit)))[0]
     assert model.count_params() == trained.count_params()
     np.testing.assert_allclose(np.asarray(model(batch)), np.asarray(trained(batch)), rtol=1e-6)
 
@@ -119,9 +127,7 @@ def test_recurrent_models_can_score_every_time_step(tiny_store, params_file, tmp
     _, history = train_model("rnn", params, tiny_store, tmp_path, log=lambda line: None)
     assert history["config"]["loss_every_step"] is True
     model = load_model(tmp_path / "rnn.keras")
-    normaliser = Normaliser(**history["normaliser"])
-    predictions = predict_outputs(model, split_dataset(tiny_store, "validation", RECURRENT, 8,
-                                                       normaliser=normaliser))
+    predictions = predict_outputs(model, split_dataset(tiny_store, "validation", RECURRENT, 8))
     assert predictions["per_step"].shape == (8, 10) and "sigma" not in predictions
     assert history["calibration"]["method"].startswith("point")  # conformal, no σ head
 

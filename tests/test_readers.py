@@ -22,7 +22,7 @@ def test_a_store_opens_once_with_its_params_splits_and_statistics(tiny_store):
     assert store.params.generate.seed == 7 and store.n_samples == 40
     assert store.splits == {"train": 24, "validation": 8, "test": 8}
     assert [entry.split for entry in store.shards][:3] == ["train", "validation", "test"]
-    normaliser = Normaliser.from_store(tiny_store)  # what the tf.data loader uses
+    normaliser = Normaliser.from_store(tiny_store)  # what a model standardises ψ with
     assert store.statistics["potential"]["mean"] == normaliser.mean
     assert store.statistics["potential"]["std"] == normaliser.std
     test = massfield.read_split(store, "test")

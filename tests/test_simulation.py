@@ -6,7 +6,7 @@ import numpy as np
 from scipy.ndimage import map_coordinates
 
 from pipeline.config import load_params
-from pipeline.learn.data import FEED_FORWARD, Normaliser, make_view
+from pipeline.learn.data import FEED_FORWARD, make_view
 from pipeline.learn.simulation import MassScan, scan_masses
 from pipeline.physics.integrator import simulate_batch
 from pipeline.physics.upsample import gradient_matrix, upsample, upsampling_matrix
@@ -35,11 +35,10 @@ def test_matrices_are_the_cubic_spline_and_np_gradient():
 
 def _scan(tiny_store, n_masses=32):
     physics = load_params(tiny_store.parent / "params.yaml").physics
-    normaliser = Normaliser.from_store(tiny_store)
     psi, encoding, mass = read_arrays(store_files(tiny_store, None),
                                      ("potential", "encoding", "mass"))
-    layer = MassScan.for_physics(physics, normaliser.mean, normaliser.std, n_masses=n_masses)
-    return layer, physics, psi, make_view(psi, encoding, normaliser, FEED_FORWARD), mass
+    layer = MassScan.for_physics(physics, n_masses=n_masses)
+    return layer, physics, psi, make_view(psi, encoding, FEED_FORWARD), mass
 
 
 def test_the_graph_integrator_is_the_numba_one_at_every_step(tiny_store):
@@ -50,7 +49,7 @@ def test_the_graph_integrator_is_the_numba_one_at_every_step(tiny_store):
     steps = tuple(range(physics.n_positions - 1))
     layer = MassScan(physics.size, physics.downsample, physics.start_position,
                      physics.start_velocity, steps, physics.mass_low, physics.mass_high,
-                     psi_mean=0.0, psi_std=1.0, n_masses=4, dtype="float64")
+                     n_masses=4, dtype="float64")
     positions = layer._simulate(*layer._force_columns(psi.astype(np.float64))).numpy()
     phis = upsample(psi, physics.size, physics.downsample)
     for j, mass in enumerate(scan_masses(physics.mass_low, physics.mass_high, 4)):

@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from pipeline.evaluate.table import update_readme  # noqa: E402
 
-MODELS = {"crnn": "CRNN", "rnn": "RNN", "cnn": "CNN + scan", "dnn": "DNN + scan"}
+MODELS = {"crnn": "CRNN", "rnn": "RNN", "cnn": "CNN + scan + fit", "dnn": "DNN + scan + fit"}
 PHYSICS = "physics inversion"
 HONEST = (0.87, 0.93)  # 90 % coverage wanted in each third of the mass range
 FLOOR = 0.6  # lowest R² drawn; lower ones are drawn on it, with their value

@@ -26,4 +26,3 @@ shift_option = click.option("--allow-shift", is_flag=True,
                                  "their training store's (the grid, snapshots, start and mass "
                                  "range must still match)")
 
-METRICS_HELP = "metrics of `massfield evaluate` (the details file beside it is read)"

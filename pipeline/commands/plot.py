@@ -31,10 +31,10 @@ def plot(metrics_path, predictions_path, models_dir, data_dir, repeats_dir, out)
     """Draw the report's figures from our data, models and metrics."""
     load_tensorflow()
     from ..config import params_from_dict
-    from ..evaluate.repeat import read_repeats
     from ..evaluate.run import read_predictions, trained_models
     from ..figures.common import headless
     from ..figures.make import make_all
+    from ..learn.repeat import read_repeats
     from ..learn.train import read_history
     from ..store.reader import shard_files, shard_params
 

@@ -25,8 +25,8 @@ from .options import SHARDS, params_option, set_option
 def repeat(model, repeats, params_file, data_dir, out, overrides):
     """Train MODEL N times (seeds seed … seed+N−1); R² on test of each (report figure 8)."""
     load_tensorflow()
-    from ..evaluate.repeat import repeat_training
     from ..learn.models import check_model_name
+    from ..learn.repeat import repeat_training
     from ..learn.train import with_store_params
     from ..store.store import Store
 

@@ -28,8 +28,8 @@ from .results import read_metrics
 def table(metrics_path, repeats_dir, holdout_path, every_step_path, readme):
     """The results table (Markdown) from metrics.json, beside the report's Table 1."""
     require_learn()
-    from ..evaluate.repeat import read_repeats
     from ..evaluate.table import results_table, update_readme
+    from ..learn.repeat import read_repeats
 
     metrics = read_metrics(metrics_path, "run `dvc repro` or `massfield evaluate`")
     optional = {path: read_metrics(path, "re-run `dvc repro`") if path.exists() else None

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from ..config import PhysicsConfig, params_from_dict
 from ..errors import DataError
-from ..store.manifest import MANIFEST, read_manifest
 from ..store.reader import shard_params
+from ..store.store import Store
 
 LAYOUT_KEYS = ("size", "downsample", "time_steps", "stride", "start", "start_velocity",
                "mass_low", "mass_high")
@@ -31,11 +31,11 @@ def _comparable(physics: PhysicsConfig) -> dict:
     return values
 
 
-def evaluation_params(location: Path, files: list[Path]) -> dict:
-    """The generation params of the shards to score (a store's, or every loose file's alike)."""
-    location = Path(location)
-    if location.is_dir() and (location / MANIFEST).exists():
-        return read_manifest(location)["params"]
+def evaluation_params(files: list[Path], store: Store | None = None) -> dict:
+    """The generation params of the shards to score: the store's (``store``, already open),
+    or those every loose file records alike."""
+    if store is not None:
+        return store.manifest["params"]
     found = {str(path): shard_params(path) for path in files}
     first = next(iter(found.values()))
     for path, params in found.items():

@@ -8,14 +8,9 @@ import numpy as np
 from scipy.stats import norm
 
 from ..learn.calibration import interval
+from ..learn.scores import r2_score
 
 CALIBRATION_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
-
-
-def r2_score(truth: np.ndarray, prediction: np.ndarray) -> float:
-    residual = np.sum((truth - prediction) ** 2)
-    total = np.sum((truth - truth.mean()) ** 2)
-    return float(1.0 - residual / total) if total > 0 else math.nan
 
 
 def regression_metrics(truth: np.ndarray, prediction: np.ndarray) -> dict[str, float]:

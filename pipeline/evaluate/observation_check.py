@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from ..config import PhysicsConfig
+from ..physics.inversion import fit_misfit, snapshot_variances
 from ..physics.sample import make_samples, sample_streams
-from ..store.reader import read_shard
-from .physics_baseline import fit_misfit, snapshot_variances
+from ..store.reader import first_samples
 
 REFERENCE_SEED = 2020
 REFERENCE_SAMPLES = 200
@@ -40,18 +40,6 @@ def misfit_ratio(files: list[Path], physics: PhysicsConfig) -> float:
                                     variances))
     psi, positions = first_samples(files, CHECKED_SAMPLES, ("potential", "positions"))
     return float(np.median(fit_misfit(psi, positions, physics, variances)) / expected)
-
-
-def first_samples(files: list[Path], n: int, fields: tuple[str, ...]) -> tuple[np.ndarray, ...]:
-    """``fields`` of the first ``n`` samples of ``files``, in file order (a shard at a time,
-    reading no more shards than needed)."""
-    parts, count = [], 0
-    for path in files:
-        parts.append(read_shard(str(path), fields))
-        count += len(parts[-1][0])
-        if count >= n:
-            break
-    return tuple(np.concatenate(arrays)[:n] for arrays in zip(*parts, strict=True))
 
 
 def observation_warning(files: list[Path], physics: PhysicsConfig, model: str,

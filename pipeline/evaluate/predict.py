@@ -16,7 +16,7 @@ from ..store.atomic import atomic_path
 from ..store.reader import shard_files
 from .compatibility import evaluation_params
 from .observation_check import observation_warning
-from .run import load_models
+from .run import load_models, store_at
 
 COLUMNS = ("sample", "mass", "sigma", "lower_90", "upper_90")
 
@@ -27,23 +27,24 @@ def predict_rows(name: str, location: Path, models_dir: Path, allow_shift: bool 
     callable) gets one line if the observations do not fit like the model's training data
     (:mod:`.observation_check`)."""
     from ..learn.calibration import predictive
-    from ..learn.data import Normaliser
+    from ..learn.physics_fit import PhysicsFit
     from ..learn.predict import file_batches
 
     if set("*?[,") & set(name):
         raise DataError(f"{name!r}: predict scores one model; give its name (as in "
                         f"metrics.json), not a pattern")
-    files = shard_files(location)
-    given = evaluation_params(location, files)
+    store = store_at(location)
+    files = store.files() if store else shard_files(location)
+    given = evaluation_params(files, store)
     _, model, history = load_models(models_dir, given, location, allow_shift, only=name)[name]
     if warn is not None:
         trained = params_from_dict(history["store"]["params"], f"{name}'s training store")
         line = observation_warning(files, trained.physics, name, location)
         if line:
             warn(line)
-    normaliser = Normaliser(**history["normaliser"])
     sample = 0
-    for raw in file_batches(model, [str(f) for f in files], history["view"], normaliser):
+    fit = PhysicsFit.from_history(history)
+    for raw in file_batches(model, [str(f) for f in files], history["view"], fit):
         out = predictive(raw, history["calibration"])
         for i in range(len(out["mean"])):
             yield {"sample": sample, "mass": float(out["mean"][i]),

@@ -20,18 +20,18 @@ import numpy as np
 
 from ..config import params_from_dict
 from ..errors import DataError
-from ..store.atomic import atomic_path, write_json
-from ..store.manifest import MANIFEST
-from ..store.reader import OBSERVED_FIELDS, read_shard, shard_files
-from .compatibility import check_compatible, evaluation_params, physics_differences
-from .metrics import r2_per_step, regression_metrics, uncertainty_metrics
-from .observation_check import first_samples
-from .physics_baseline import (
+from ..physics.inversion import (
     CALIBRATION_SAMPLES,
     exact_field_variances,
     physics_inversion,
     snapshot_variances,
 )
+from ..store.atomic import atomic_path, write_json
+from ..store.manifest import MANIFEST
+from ..store.reader import OBSERVED_FIELDS, first_samples, read_shard, shard_files
+from ..store.store import Store
+from .compatibility import check_compatible, evaluation_params, physics_differences
+from .metrics import r2_per_step, regression_metrics, uncertainty_metrics
 
 # The report's Table 1 (R² on its unseen data).
 REPORT_TABLE_1 = {"dnn": 0.373, "cnn": 0.408, "rnn": -0.038, "crnn": 0.461}
@@ -57,12 +57,18 @@ def write_scores(directory: Path, metrics: dict) -> None:
         write_json(directory / f"{key}.json", values)
 
 
-def evaluation_files(location: Path, all_shards: bool = False) -> tuple[list[Path], str]:
-    """The test split of a store (unless ``all_shards``), else every shard; all checked."""
+def store_at(location: Path) -> Store | None:
+    """The store at ``location``, opened once for the whole command; None for loose shards."""
     location = Path(location)
-    if location.is_dir() and (location / MANIFEST).exists() and not all_shards:
-        return shard_files(location, "test"), "test split"
-    return shard_files(location), "all shards"
+    return Store.open(location) if location.is_dir() and (location / MANIFEST).exists() else None
+
+
+def evaluation_files(location: Path, store: Store | None,
+                     all_shards: bool = False) -> tuple[list[Path], str]:
+    """The test split of a store (unless ``all_shards``), else every shard; all checked."""
+    if store is None:
+        return shard_files(location), "all shards"
+    return (store.files(), "all shards") if all_shards else (store.files("test"), "test split")
 
 
 def model_key(path: Path, models_dir: Path) -> str:
@@ -99,12 +105,11 @@ def _baseline_mean(histories: dict[str, dict]) -> float:
     return next(iter(means))
 
 
-def calibration_files(location: Path, files: list[Path]) -> tuple[list[Path], str | None]:
+def calibration_files(store: Store | None, files: list[Path]) -> tuple[list[Path], str | None]:
     """Where the physics inversion measures its snapshot variances: a store's train split,
     else (loose shards) the scored samples themselves, with a note saying so."""
-    location = Path(location)
-    if location.is_dir() and (location / MANIFEST).exists():
-        return shard_files(location, "train"), None
+    if store is not None:
+        return store.files("train"), None
     return files, ("physics inversion weights measured on the scored samples themselves "
                    "(loose shards have no train split)")
 
@@ -147,11 +152,11 @@ def score_model(path: Path, model, history: dict, files: list[Path],
                 mass: np.ndarray) -> tuple[dict, dict]:
     """Metrics and per-sample columns of one saved model."""
     from ..learn.calibration import predictive
-    from ..learn.data import Normaliser
+    from ..learn.physics_fit import PhysicsFit
     from ..learn.predict import predict_files
 
     raw = predict_files(model, [str(f) for f in files], history["view"],
-                        Normaliser(**history["normaliser"]))
+                        PhysicsFit.from_history(history))
     if not np.array_equal(raw["mass"], mass.astype(np.float32).astype(np.float64)):
         raise DataError(f"{path}: the loader and the baseline read different samples")
     calibration = history["calibration"]
@@ -162,7 +167,9 @@ def score_model(path: Path, model, history: dict, files: list[Path],
                **uncertainty_metrics(mass, out["center"], out["sigma_log"], mass_range),
                "uncertainty": calibration["method"], "model": history["model"],
                "preset": history["config"]["preset"],
-               "mass_scan": history["config"]["mass_scan"], "simulator": history["simulator"],
+               "mass_scan": history["config"]["mass_scan"],
+               "physics_fit": history["physics_fit"] is not None,
+               "simulator": history["simulator"],
                "parameters": history["parameters"], "train_seconds": history["train_seconds"],
                "train_samples": history["train_samples"]}
     columns = {"": out["mean"], "_sigma": out["sigma"], "_lower_90": out["lower_90"],
@@ -202,11 +209,12 @@ def load_models(models_dir: Path, given: dict, location: Path, allow_shift: bool
 def evaluate(data_dir: Path, models_dir: Path, metrics_path: Path, predictions_path: Path,
              all_shards: bool = False, allow_shift: bool = False, log=print,
              scores_dir: Path | None = None, only: str | None = None) -> dict:
-    files, scope = evaluation_files(data_dir, all_shards)
-    given = evaluation_params(data_dir, files)
-    physics = params_from_dict(given, f"{data_dir}").physics
+    store = store_at(data_dir)
+    files, scope = evaluation_files(data_dir, store, all_shards)
+    given = evaluation_params(files, store)
+    physics = store.params.physics if store else params_from_dict(given, f"{data_dir}").physics
     models = load_models(models_dir, given, data_dir, allow_shift, only)
-    calibration, calibration_note = calibration_files(data_dir, files)
+    calibration, calibration_note = calibration_files(store, files)
     columns, reproduced, variances = baselines_on(files, physics, calibration)
     mass = columns["mass"]
     log(f"evaluating on {len(mass)} samples ({scope} of {data_dir})")

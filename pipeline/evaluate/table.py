@@ -42,10 +42,13 @@ def check_metrics(metrics, path: Path) -> dict:
 
 
 def model_label(key: str, scores: dict) -> str:
-    """"DNN, physics-informed + mass scan" — what a row is, from what evaluate recorded."""
+    """"DNN, physics-informed + mass scan + physics fit" — what a row is, from what evaluate
+    recorded."""
     label = f"{MODEL_LABELS[scores['model']]}, {scores['preset']}"
     if scores["model"] in ("dnn", "cnn") and scores["preset"] == "physics-informed":
-        label += " + mass scan" if scores["mass_scan"] else ", no mass scan"
+        parts = [part for part, used in (("mass scan", scores["mass_scan"]),
+                                         ("physics fit", scores.get("physics_fit"))) if used]
+        label += " + " + " + ".join(parts) if parts else ", no simulator"
     return label
 
 
@@ -67,7 +70,7 @@ def _main_table(metrics: dict, holdout: dict | None) -> list[str]:
                 f"`evaluate.holdout_seed`" if holdout else "")
              + ". Coverage: of the 90 % intervals, overall and in the light / middle / heavy "
                "third of true masses.", "",
-             "| model | simulator inside | R² | R² other seed | MAE "
+             "| model | simulator | R² | R² other seed | MAE "
              "| median rel. error | 90 % coverage | by mass third | NLL | train time |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for key in ordered(metrics["models"]):

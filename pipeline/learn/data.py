@@ -2,7 +2,8 @@
 
 Feed-forward models (DNN, CNN) get (32, 32, 2) = [ψ, Σₜ encodingₜ]; recurrent models
 (RNN, CRNN) get (T, 32, 32, 2) = [ψ, encodingₜ] per time step (report figure 5).
-ψ is standardised with the train split's statistics (from the store's manifest).
+ψ comes as stored: the model standardises it itself (:class:`Normaliser`, saved inside
+the model), so whoever feeds a saved model gives it raw values.
 
 h5py serialises threads and its handles do not survive a fork, so every reader opens
 its own file inside the generator. A shard's ψ, kept positions and masses are read whole
@@ -16,6 +17,7 @@ shard and the interleave of four shards make a full shuffle.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import os
 from pathlib import Path
@@ -26,13 +28,15 @@ import tensorflow as tf
 from ..store.manifest import read_stats
 from ..store.reader import OBSERVED_FIELDS, read_shard, shard_layout, store_files
 from .fourwarm import four_warm
+from .physics_fit import FEATURES, PhysicsFit
 
 FEED_FORWARD, RECURRENT = "feed_forward", "recurrent"
 
 
 @dataclasses.dataclass(frozen=True)
 class Normaliser:
-    """ψ → (ψ − mean) / std, with the train split's statistics."""
+    """ψ → (ψ − mean) / std, with the train split's statistics: the constants a model's
+    first layer standardises ψ with (:class:`~pipeline.learn.layers.StandardisePotential`)."""
 
     mean: float
     std: float
@@ -48,9 +52,9 @@ class Normaliser:
         return cls(mean=float(stats["mean"]), std=float(stats["std"]) or 1.0)
 
 
-def make_view(potential, encoding, normaliser: Normaliser, view: str):
+def make_view(potential, encoding, view: str):
     """Model input from raw ψ (…, G, G) and encodings (…, T, G, G), in NumPy or TensorFlow."""
-    psi = (tf.cast(potential, tf.float32) - normaliser.mean) / normaliser.std
+    psi = tf.cast(potential, tf.float32)
     encoding = tf.cast(encoding, tf.float32)
     if view == FEED_FORWARD:
         return tf.stack([psi, tf.reduce_sum(encoding, axis=-3)], axis=-1)
@@ -59,8 +63,7 @@ def make_view(potential, encoding, normaliser: Normaliser, view: str):
     return tf.stack([psi_steps, encoding], axis=-1)
 
 
-def view_builder(view: str, normaliser: Normaliser, downsample: int, grid: int,
-                 compiled: bool = True):
+def view_builder(view: str, downsample: int, grid: int, compiled: bool = True):
     """(raw ψ, kept positions) → model input view, as one TensorFlow function.
 
     Compiled by XLA into one pass over the view; without XLA each kernel writes its own
@@ -68,7 +71,7 @@ def view_builder(view: str, normaliser: Normaliser, downsample: int, grid: int,
     """
     @tf.function(jit_compile=compiled)
     def build(potential, positions):
-        return make_view(potential, four_warm(positions, downsample, grid), normaliser, view)
+        return make_view(potential, four_warm(positions, downsample, grid), view)
 
     return build
 
@@ -89,36 +92,43 @@ def _shard_schedule(files: list[str], shuffle_seed: int | None, repeat: bool):
             yield files[index], int(rng.integers(2**31))
 
 
-def _shard_blocks(path, seed):
-    """One shard's ψ, kept positions and masses, read whole, in blocks of MIX_BLOCK."""
+def _shard_blocks(path, seed, fits=None):
+    """One shard's ψ, kept positions[, physics-fit features] and masses, read whole, in
+    blocks of MIX_BLOCK."""
     potential, positions, mass = read_shard(path, OBSERVED_FIELDS)
     potential, mass = potential.astype(np.float32), mass.astype(np.float32)
+    arrays = (potential, positions) + ((fits[os.fsdecode(path)],) if fits else ()) + (mass,)
     order = (np.random.default_rng(seed).permutation(mass.size) if seed >= 0
              else np.arange(mass.size))
     for start in range(0, mass.size, MIX_BLOCK):
         rows = order[start:start + MIX_BLOCK]
-        yield potential[rows], positions[rows], mass[rows]
+        yield tuple(values[rows] for values in arrays)
 
 
 def split_dataset(directory: Path, split: str, view: str, batch_size: int, *,
-                  shuffle_seed: int | None = None, normaliser: Normaliser | None = None,
-                  repeat: bool = False) -> tf.data.Dataset:
+                  shuffle_seed: int | None = None, repeat: bool = False,
+                  fit: PhysicsFit | None = None) -> tf.data.Dataset:
     """Batches of (input view, mass) over one split's shards (see :func:`files_dataset`)."""
     files = [str(path) for path in store_files(directory, split)]
-    return files_dataset(files, view, batch_size, normaliser or Normaliser.from_store(directory),
-                         shuffle_seed=shuffle_seed, repeat=repeat)
+    return files_dataset(files, view, batch_size, shuffle_seed=shuffle_seed, repeat=repeat,
+                         fit=fit)
 
 
-def files_dataset(files: list[str], view: str, batch_size: int, normaliser: Normaliser, *,
-                  shuffle_seed: int | None = None, repeat: bool = False) -> tf.data.Dataset:
-    """Batches of (input view, mass) over shard files.
+def files_dataset(files: list[str], view: str, batch_size: int, *,
+                  shuffle_seed: int | None = None, repeat: bool = False,
+                  fit: PhysicsFit | None = None) -> tf.data.Dataset:
+    """Batches of (input view, mass) over shard files; with ``fit``, of ((view, physics-fit
+    features), mass), the features computed here for every shard before the first batch.
 
     With ``shuffle_seed``, every pass visits the shards in a new seeded order, four at a
     time, each shard's samples in a new seeded order; without it, in file order.
     """
     grid, steps, downsample = shard_layout(files[0])
+    fits = fit.shard_features(files) if fit is not None else None
     signature = (tf.TensorSpec((None, grid, grid), tf.float32),
-                 tf.TensorSpec((None, steps, 2), tf.float64), tf.TensorSpec((None,), tf.float32))
+                 tf.TensorSpec((None, steps, 2), tf.float64),
+                 *([tf.TensorSpec((None, FEATURES), tf.float32)] if fits else []),
+                 tf.TensorSpec((None,), tf.float32))
     schedule = tf.data.Dataset.from_generator(
         lambda: _shard_schedule(files, shuffle_seed, repeat),
         output_signature=(tf.TensorSpec((), tf.string), tf.TensorSpec((), tf.int64)))
@@ -130,12 +140,18 @@ def files_dataset(files: list[str], view: str, batch_size: int, normaliser: Norm
     # the GIL; the final prefetch overlaps all of it with training.
     data = schedule.interleave(
         lambda path, seed: tf.data.Dataset.from_generator(
-            _shard_blocks, args=(path, seed), output_signature=signature),
+            functools.partial(_shard_blocks, fits=fits), args=(path, seed),
+            output_signature=signature),
         cycle_length=cycle, block_length=1)  # sequential: one reader, deterministic
     data = data.rebatch(batch_size, drop_remainder=repeat)
-    encode = view_builder(view, normaliser, downsample, grid)
-    data = data.map(lambda psi, positions, mass: (encode(psi, positions), mass),
-                    num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    encode = view_builder(view, downsample, grid)
+    if fits:
+        data = data.map(lambda psi, positions, features, mass:
+                        ((encode(psi, positions), features), mass),
+                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    else:
+        data = data.map(lambda psi, positions, mass: (encode(psi, positions), mass),
+                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     # A private pool, one thread per op: TensorFlow's default lets the loader spread
     # over every core, and a 2-core training step then waits on its busiest thread.
     options = tf.data.Options()

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from ..physics.encoding import cell_coordinate
+
 
 def grid_coordinate(pixels, downsample: int, grid: int):
     """Fine-pixel coordinates → coarse-grid coordinates, clamped to the outermost centres."""
-    return tf.clip_by_value((pixels - 0.5 * (downsample - 1)) / downsample, 0.0, grid - 1.0)
+    return tf.clip_by_value(cell_coordinate(pixels, downsample), 0.0, grid - 1.0)
 
 
 def axis_weights(coordinate, grid: int):

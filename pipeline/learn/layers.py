@@ -64,15 +64,19 @@ class Channel(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="massfield")
-class PhysicalPotential(keras.layers.Layer):
-    """Undo the loader's standardisation of ψ (channel 0 of a view): ψ · std + mean."""
+class StandardisePotential(keras.layers.Layer):
+    """ψ (channel 0 of a view) → (ψ − mean) / std, with the training store's statistics.
+
+    Inside the model, so that it is saved with it: a saved model takes ψ as stored, and
+    the layers that simulate read the physical ψ from the same input (one source).
+    """
 
     def __init__(self, mean: float, std: float, **kwargs):
         super().__init__(**kwargs)
         self.mean, self.std = float(mean), float(std)
 
     def call(self, view):
-        return ops.concatenate([view[..., :1] * self.std + self.mean, view[..., 1:]], axis=-1)
+        return ops.concatenate([(view[..., :1] - self.mean) / self.std, view[..., 1:]], axis=-1)
 
     def get_config(self):
         return {**super().get_config(), "mean": self.mean, "std": self.std}

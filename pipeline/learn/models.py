@@ -6,7 +6,8 @@ what they are — bilinear weights — to sample field features at the particle 
 its positions, and process ψ once rather than once per time step; the feed-forward ones,
 which see only the summed encodings, also fit simulated paths of candidate masses to
 that sum (:class:`~pipeline.learn.simulation.MassScan`) unless ``mass_scan`` is off:
-those two contain a simulator.
+those two contain a simulator, and (``physics_fit``) they also take the physics
+inversion's estimate and misfit as inputs, learning what to add to the likelihood fit.
 
 Every model maps its input view to (batch, steps, n_outputs): steps = 1 (feed-forward) or
 T (recurrent: a prediction after each time step); n_outputs = 2 (mean, σ) for a Gaussian
@@ -32,10 +33,11 @@ from .layers import (
     FieldGradient,
     FixedPosition,
     LogMagnitude,
-    PhysicalPotential,
     SampleAtEncoding,
+    StandardisePotential,
     TraceMoments,
 )
+from .physics_fit import FEATURES as FIT_FEATURES
 from .simulation import MassScan
 
 SIGMA_START = -2.25  # softplus(−2.25) ≈ 0.1: a first σ of a tenth of a mass unit
@@ -53,15 +55,17 @@ def start_cell(physics: PhysicsConfig) -> tuple[float, float]:
                  for p in physics.start_position)
 
 
-def _head(hidden, outputs: int, positive: bool):
+def _head(hidden, outputs: int, positive: bool, log_prior=None):
     """Dense → (…, outputs). Ours predict log-mass (masses are positive, errors relative),
-    starting from a constant guess (zero kernel) so that early steps cannot blow up."""
+    starting from a constant guess (zero kernel) so that early steps cannot blow up — or,
+    given ``log_prior`` (the physics fit's log-mass), a correction to it, starting at it."""
     if not positive:
         return layers.Dense(outputs, name="head")(hidden)
-    bias = [math.log(0.5)] + [SIGMA_START] * (outputs - 1)
+    bias = [math.log(0.5) if log_prior is None else 0.0] + [SIGMA_START] * (outputs - 1)
     out = layers.Dense(outputs, kernel_initializer="zeros",
                        bias_initializer=keras.initializers.Constant(bias), name="head")(hidden)
-    mean = ops.exp(out[..., :1])
+    log_mass = out[..., :1] if log_prior is None else out[..., :1] + log_prior
+    mean = ops.exp(log_mass)
     return ops.concatenate([mean, out[..., 1:]], axis=-1) if outputs > 1 else mean
 
 
@@ -74,7 +78,7 @@ def _as_sequence(out):
 # where the recurrent models process space (Flatten → Dense(32); Conv2D(10, 3) → MaxPool
 # → Flatten) that code applies no activation; the GRU has 32 units and the head is linear.
 
-def _dnn_report(inputs, cfg, n_outputs, physics, normaliser):
+def _dnn_report(inputs, cfg, n_outputs, physics, raw, fit):
     # Figure 6's sizes are not in the text. §4.2 gives the RNN "one dense, one GRU, and
     # another dense one with just the prediction" with "the same sizes as the dense model";
     # reading that as two hidden layers of 32 measured a median R² of 0.144 over five runs
@@ -83,21 +87,21 @@ def _dnn_report(inputs, cfg, n_outputs, physics, normaliser):
     return _as_sequence(_head(hidden, n_outputs, positive=False))
 
 
-def _cnn_report(inputs, cfg, n_outputs, physics, normaliser):
+def _cnn_report(inputs, cfg, n_outputs, physics, raw, fit):
     hidden = layers.Conv2D(10, 3, padding="same", activation="relu")(inputs)
     hidden = layers.Flatten()(layers.MaxPooling2D()(hidden))
     hidden = layers.Dense(32, activation="relu")(hidden)
     return _as_sequence(_head(hidden, n_outputs, positive=False))
 
 
-def _rnn_report(inputs, cfg, n_outputs, physics, normaliser):
+def _rnn_report(inputs, cfg, n_outputs, physics, raw, fit):
     hidden = layers.TimeDistributed(layers.Flatten())(inputs)
     hidden = layers.TimeDistributed(layers.Dense(32))(hidden)
     hidden = layers.GRU(32, return_sequences=True)(hidden)
     return _head(hidden, n_outputs, positive=False)
 
 
-def _crnn_report(inputs, cfg, n_outputs, physics, normaliser):
+def _crnn_report(inputs, cfg, n_outputs, physics, raw, fit):
     hidden = layers.TimeDistributed(layers.Conv2D(10, 3, padding="same"))(inputs)
     hidden = layers.TimeDistributed(layers.MaxPooling2D())(hidden)
     hidden = layers.TimeDistributed(layers.Flatten())(hidden)
@@ -135,20 +139,21 @@ def _recurrent_physics(inputs, cfg, n_outputs, physics, learned_filters: bool):
     return _head(hidden, n_outputs, positive=True)
 
 
-def _crnn_physics(inputs, cfg, n_outputs, physics, normaliser):
+def _crnn_physics(inputs, cfg, n_outputs, physics, raw, fit):
     return _recurrent_physics(inputs, cfg, n_outputs, physics, learned_filters=True)
 
 
-def _rnn_physics(inputs, cfg, n_outputs, physics, normaliser):
+def _rnn_physics(inputs, cfg, n_outputs, physics, raw, fit):
     # no learned convolution: fixed read-out layers, a GRU and dense layers
     return _recurrent_physics(inputs, cfg, n_outputs, physics, learned_filters=False)
 
 
-def _path_features(inputs, cfg, physics, normaliser):
+def _path_features(inputs, cfg, physics, raw, fit):
     """What a feed-forward model can read from ψ and the summed encodings without learning:
     the cubic field at the (known) start, the path's moments near the start, the
-    field's finite differences summed along the path, and (``mass_scan``) how well
-    simulated paths of candidate masses fit the summed encodings (:class:`MassScan`)."""
+    field's finite differences summed along the path, (``mass_scan``) how well
+    simulated paths of candidate masses fit the summed encodings (:class:`MassScan`), and
+    (``physics_fit``) the physics inversion's log-mass and log-misfit, given as inputs."""
     psi = Channel(0, keep_dims=True)(inputs)
     trace = Channel(1)(inputs)
     grid = physics.grid
@@ -161,19 +166,23 @@ def _path_features(inputs, cfg, physics, normaliser):
     features = [at_start, LogMagnitude()(at_start[:, 1:]), moments,
                 layers.Flatten()(LogMagnitude()(discs[..., 1:])), layers.Flatten()(along_path)]
     if cfg.mass_scan:
-        features.append(MassScan.for_physics(physics, normaliser.mean, normaliser.std)(inputs))
+        features.append(MassScan.for_physics(physics)(raw))  # the physical ψ
+    if fit is not None:
+        features.append(fit)
     return psi, trace, features
 
 
-def _feed_forward_head(features, cfg, n_outputs):
+def _feed_forward_head(features, cfg, n_outputs, fit=None):
     hidden = layers.BatchNormalization()(layers.Concatenate()(features))
     hidden = layers.Dense(2 * cfg.width, activation="relu")(hidden)
     hidden = layers.Dense(cfg.width, activation="relu")(hidden)
-    return _as_sequence(_head(hidden, n_outputs, positive=True))
+    # with the physics fit, the network learns what to add to the fit's log-mass
+    prior = None if fit is None else fit[:, :1]
+    return _as_sequence(_head(hidden, n_outputs, positive=True, log_prior=prior))
 
 
-def _cnn_physics(inputs, cfg, n_outputs, physics, normaliser):
-    psi, trace, features = _path_features(inputs, cfg, physics, normaliser)
+def _cnn_physics(inputs, cfg, n_outputs, physics, raw, fit):
+    psi, trace, features = _path_features(inputs, cfg, physics, raw, fit)
     hidden = layers.Concatenate()([FieldGradient()(psi), Channel(1, keep_dims=True)(inputs)])
     for _ in range(3):  # 7 × 7 cells: wide enough to see the spacing of early positions
         hidden = layers.Conv2D(max(cfg.conv_channels, 4), 3, padding="same",
@@ -181,12 +190,12 @@ def _cnn_physics(inputs, cfg, n_outputs, physics, normaliser):
     grid = physics.grid
     along_path = SampleAtEncoding()([hidden, layers.Reshape((1, grid, grid))(trace)])
     features += [layers.GlobalMaxPooling2D()(hidden), layers.Flatten()(along_path)]
-    return _feed_forward_head(features, cfg, n_outputs)
+    return _feed_forward_head(features, cfg, n_outputs, fit)
 
 
-def _dnn_physics(inputs, cfg, n_outputs, physics, normaliser):
-    _, _, features = _path_features(inputs, cfg, physics, normaliser)
-    return _feed_forward_head(features + [layers.Flatten()(inputs)], cfg, n_outputs)
+def _dnn_physics(inputs, cfg, n_outputs, physics, raw, fit):
+    _, _, features = _path_features(inputs, cfg, physics, raw, fit)
+    return _feed_forward_head(features + [layers.Flatten()(inputs)], cfg, n_outputs, fit)
 
 
 BUILDERS = {
@@ -198,8 +207,15 @@ BUILDERS = {
 
 
 def contains_simulator(name: str, cfg: ModelTrainConfig) -> bool:
-    """Whether the model runs the report's integrator inside its graph (the mass scan)."""
-    return name in FEED_FORWARD_MODELS and cfg.preset == "physics-informed" and cfg.mass_scan
+    """Whether the model runs the report's integrator: inside its graph (the mass scan) or
+    for its inputs (the physics fit)."""
+    return (name in FEED_FORWARD_MODELS and cfg.preset == "physics-informed"
+            and (cfg.mass_scan or cfg.physics_fit))
+
+
+def uses_physics_fit(name: str, cfg: ModelTrainConfig) -> bool:
+    """Whether the model takes the physics inversion's two features as a second input."""
+    return name in FEED_FORWARD_MODELS and cfg.preset == "physics-informed" and cfg.physics_fit
 
 
 def check_model_name(name: str) -> str:
@@ -212,16 +228,22 @@ def build_model(name: str, cfg: ModelTrainConfig, physics: PhysicsConfig,
                 normaliser: Normaliser) -> keras.Model:
     """An uncompiled model for ``name`` with ``cfg.preset``; outputs (batch, steps, n_outputs).
 
-    ``normaliser`` is how the loader scales ψ: layers that simulate need the physical ψ.
+    The model takes ψ as stored; ``normaliser`` (the training store's statistics) is how
+    its first layer standardises ψ for the learned layers. Builders get that view and the
+    raw one, which layers that simulate read. With ``physics_fit`` (DNN/CNN), the model
+    takes (view, physics-fit features) (:mod:`.physics_fit`).
     """
     check_model_name(name)
     keras.utils.set_random_seed(cfg.seed)
     inputs = keras.Input(input_shape(name, physics), name="view")
+    fit = keras.Input((FIT_FEATURES,), name="physics_fit") if uses_physics_fit(name, cfg) else None
     view = inputs
-    if cfg.preset == "report":
-        # The report fed its networks the raw potential (§2–3 standardise nothing). With
-        # the standardised ψ four of five report-preset CRNN runs collapsed to the mean.
-        view = PhysicalPotential(normaliser.mean, normaliser.std)(inputs)
+    if cfg.preset != "report":
+        # The report presets see ψ raw, as the report fed its networks (§2–3 standardise
+        # nothing): with ψ standardised, four of five report-preset CRNN runs collapsed
+        # to the mean.
+        view = StandardisePotential(normaliser.mean, normaliser.std)(inputs)
     outputs = BUILDERS[(name, cfg.preset)](view, cfg, 2 if cfg.loss == "gaussian" else 1,
-                                           physics, normaliser)
-    return keras.Model(inputs, outputs, name=f"{name}_{cfg.preset.replace('-', '_')}")
+                                           physics, inputs, fit)
+    return keras.Model(inputs if fit is None else (inputs, fit), outputs,
+                       name=f"{name}_{cfg.preset.replace('-', '_')}")

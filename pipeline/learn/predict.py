@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import keras
 import numpy as np
 
-from .data import Normaliser, files_dataset
+from .data import files_dataset
 from .losses import mean_and_sigma
+from .physics_fit import PhysicsFit
 
 
 def batch_outputs(model: keras.Model, dataset) -> Iterator[dict[str, np.ndarray]]:
@@ -30,13 +31,18 @@ def predict_outputs(model: keras.Model, dataset) -> dict[str, np.ndarray]:
     return {key: np.concatenate([b[key] for b in batches]) for key in batches[0]}
 
 
-def file_batches(model: keras.Model, files: list[str], view: str, normaliser: Normaliser,
+def file_batches(model: keras.Model, files: list[str], view: str, fit: PhysicsFit | None = None,
                  batch_size: int = 256) -> Iterator[dict[str, np.ndarray]]:
-    """Predictions for the samples of ``files`` in file order, a batch at a time."""
-    return batch_outputs(model, files_dataset(files, view, batch_size, normaliser))
+    """Predictions for the samples of ``files`` in file order, a batch at a time (with
+    ``fit``, a shard at a time: its features are computed a shard ahead, not a store)."""
+    if fit is None:
+        yield from batch_outputs(model, files_dataset(files, view, batch_size))
+        return
+    for path in files:
+        yield from batch_outputs(model, files_dataset([path], view, batch_size, fit=fit))
 
 
-def predict_files(model: keras.Model, files: list[str], view: str, normaliser: Normaliser,
+def predict_files(model: keras.Model, files: list[str], view: str, fit: PhysicsFit | None = None,
                   batch_size: int = 256) -> dict[str, np.ndarray]:
     """Predictions for every sample of ``files``, in file order."""
-    return predict_outputs(model, files_dataset(files, view, batch_size, normaliser))
+    return predict_outputs(model, files_dataset(files, view, batch_size, fit=fit))

@@ -39,21 +39,18 @@ class MassScan(keras.layers.Layer):
     Features: each candidate's squared mismatch ‖S(m) − S_observed‖² minus the best one's,
     soft-argmin estimates of log-mass at a few sharpnesses, and for each candidate the
     observed summed encoding at its positions of the kept steps after the first (up to
-    EARLY_STEPS of them). ψ arrives normalised; ``psi_mean`` and ``psi_std`` (the train
-    statistics) restore the physical potential.
+    EARLY_STEPS of them). ψ is the physical potential, as stored.
     """
 
     def __init__(self, size: int, downsample: int, start: tuple[float, float],
                  velocity: tuple[float, float], kept_steps: tuple[int, ...],
-                 mass_low: float, mass_high: float, psi_mean: float, psi_std: float,
-                 n_masses: int = 32, **kwargs):
+                 mass_low: float, mass_high: float, n_masses: int = 32, **kwargs):
         kwargs.setdefault("trainable", False)
         super().__init__(**kwargs)
         self.size, self.downsample = int(size), int(downsample)
         self.start, self.velocity = tuple(map(float, start)), tuple(map(float, velocity))
         self.kept_steps = tuple(int(t) for t in kept_steps)
         self.mass_low, self.mass_high = float(mass_low), float(mass_high)
-        self.psi_mean, self.psi_std = float(psi_mean), float(psi_std)
         self.n_masses = int(n_masses)
         self.early = min(EARLY_STEPS, len(self.kept_steps) - 1)
         up = upsampling_matrix(self.size, self.downsample)
@@ -65,11 +62,10 @@ class MassScan(keras.layers.Layer):
         self._log_mass = tf.constant(np.log(masses), dtype)
 
     @classmethod
-    def for_physics(cls, physics: PhysicsConfig, psi_mean: float, psi_std: float,
-                    **kwargs) -> MassScan:
+    def for_physics(cls, physics: PhysicsConfig, **kwargs) -> MassScan:
         return cls(physics.size, physics.downsample, physics.start_position,
                    physics.start_velocity, physics.kept_steps, physics.mass_low,
-                   physics.mass_high, psi_mean, psi_std, **kwargs)
+                   physics.mass_high, **kwargs)
 
     def _force_columns(self, psi):
         """Two (B, size, grid) tensors: for each fine column c, (ψ (DU)ᵀ)[:, c] and (ψ Uᵀ)[:, c].
@@ -126,7 +122,7 @@ class MassScan(keras.layers.Layer):
 
     def call(self, view):
         view = tf.stop_gradient(tf.cast(view, self.compute_dtype))
-        psi = view[..., 0] * self.psi_std + self.psi_mean
+        psi = view[..., 0]
         observed = view[..., 1]
         positions = self._simulate(*self._force_columns(psi))
         wx = self._axis_weights(positions[..., 0])  # (B, M, T, G)
@@ -149,5 +145,4 @@ class MassScan(keras.layers.Layer):
         return {**super().get_config(), "size": self.size, "downsample": self.downsample,
                 "start": list(self.start), "velocity": list(self.velocity),
                 "kept_steps": list(self.kept_steps), "mass_low": self.mass_low,
-                "mass_high": self.mass_high, "psi_mean": self.psi_mean,
-                "psi_std": self.psi_std, "n_masses": self.n_masses}
+                "mass_high": self.mass_high, "n_masses": self.n_masses}

@@ -31,7 +31,8 @@ from ..store.store import Store
 from .calibration import calibrate
 from .data import Normaliser, files_dataset
 from .losses import BatchLoss, MassLoss
-from .models import VIEWS, build_model, check_model_name, contains_simulator
+from .models import VIEWS, build_model, check_model_name, contains_simulator, uses_physics_fit
+from .physics_fit import PhysicsFit
 from .predict import predict_outputs
 
 BATCH_LOSS = "batch_loss"
@@ -41,6 +42,9 @@ BATCH_LOSS = "batch_loss"
 # RNN steps 1.6-2x faster, the CNN's about even and the CRNN's 0.85x). Compiling costs
 # seconds per model: under "auto", long runs only.
 XLA_MIN_STEPS = 1000
+# The training record's format. 2: the model standardises ψ itself (records of format 1,
+# whose models took ψ standardised by the loader, are refused: they would score wrongly).
+HISTORY_FORMAT = 2
 
 
 def use_xla(cfg, total_steps: int) -> bool:
@@ -170,14 +174,14 @@ def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
     store = open_store(store)
     physics = params.physics
     view = VIEWS[name]
-    normaliser = Normaliser.from_statistics(store.statistics)
     files, n_train = train_files(store, cfg.train_samples)
     steps = cfg.steps_per_epoch or max(1, n_train // cfg.batch_size)
-    train = files_dataset(files, view, cfg.batch_size, normaliser, shuffle_seed=cfg.seed,
-                          repeat=True)
-    validation = files_dataset([str(p) for p in store.files("validation")], view,
-                               256, normaliser)
-    model = build_model(name, cfg, physics, normaliser)
+    physics_fit = PhysicsFit.measure(files, physics) if uses_physics_fit(name, cfg) else None
+    train = files_dataset(files, view, cfg.batch_size, shuffle_seed=cfg.seed, repeat=True,
+                          fit=physics_fit)
+    validation = files_dataset([str(p) for p in store.files("validation")], view, 256,
+                               fit=physics_fit)
+    model = build_model(name, cfg, physics, Normaliser.from_statistics(store.statistics))
     compile_model(model, cfg, steps * cfg.epochs)
     step_log, epoch_log = StepLog(), EpochLog(log if verbose else lambda line: None, cfg.epochs)
     callbacks = [step_log, epoch_log]
@@ -206,10 +210,11 @@ def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
     seconds = time.perf_counter() - started
     validation_predictions = predict_outputs(model, validation)
     history = {
-        "model": name, "config": params.to_dict()["train"][name], "view": view,
+        "format": HISTORY_FORMAT, "model": name, "config": params.to_dict()["train"][name],
+        "view": view,
         "simulator": contains_simulator(name, cfg),
+        "physics_fit": physics_fit.record() if physics_fit is not None else None,
         "store": store_record(store), "train_samples": n_train,
-        "normaliser": dataclasses.asdict(normaliser),
         "parameters": int(model.count_params()), "train_seconds": seconds,
         "step_loss": step_log.losses,
         "epochs": [{key: float(values[i]) for key, values in fit.history.items()
@@ -262,9 +267,14 @@ def read_history(path: Path) -> dict:
     except (OSError, ValueError):
         raise DataError(f"{path}: damaged (not JSON); retrain the model with "
                         f"`massfield train`") from None
-    missing = [key for key in ("model", "view", "normaliser", "calibration", "store", "config")
+    missing = [key for key in ("model", "view", "calibration", "store", "config")
                if not isinstance(history, dict) or key not in history]
     if missing:
         raise DataError(f"{path}: not a training record of this massfield (no {missing[0]}); "
                         f"retrain the model with `massfield train`")
+    made = history.get("format", 1)  # records before format 2 had no key
+    if made != HISTORY_FORMAT:
+        raise DataError(f"{path}: made by another massfield (training record format {made!r}, "
+                        f"this one reads {HISTORY_FORMAT}); retrain the model with "
+                        f"`massfield train {history['model']}`")
     return history

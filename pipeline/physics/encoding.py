@@ -18,11 +18,22 @@ import numpy as np
 from numba import njit
 
 
+def cell_coordinate(pixel, downsample):
+    """Fine-pixel coordinate → coarse-grid coordinate, g = (p − (k − 1)/2) / k, unclamped.
+
+    The one copy of the formula: plain arithmetic, so the same function serves floats,
+    NumPy arrays, TensorFlow tensors and (jitted below) Numba code alike.
+    """
+    return (pixel - 0.5 * (downsample - 1)) / downsample
+
+
+_cell_coordinate = njit(cache=True, inline="always")(cell_coordinate)
+
+
 @njit(cache=True, inline="always")
 def to_grid(pixel, downsample, n_cells):
     """Fine-pixel coordinate → coarse-grid coordinate, clamped to the outermost centres."""
-    g = (pixel - 0.5 * (downsample - 1)) / downsample
-    return min(max(g, 0.0), n_cells - 1.0)
+    return min(max(_cell_coordinate(pixel, downsample), 0.0), n_cells - 1.0)
 
 
 @njit(cache=True)

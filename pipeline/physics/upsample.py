@@ -13,13 +13,15 @@ import functools
 import numpy as np
 from scipy.ndimage import map_coordinates
 
+from .encoding import cell_coordinate
+
 
 @functools.lru_cache(maxsize=4)
 def upsampling_matrix(size: int, downsample: int) -> np.ndarray:
     """(size, grid) matrix U: U ψ Uᵀ is the cubic-spline interpolation of ψ (scipy's
     ``map_coordinates``, order 3, mode "nearest") at every fine pixel. Read-only."""
     grid = size // downsample
-    coarse = (np.arange(size) - (downsample - 1) / 2) / downsample
+    coarse = cell_coordinate(np.arange(size), downsample)
     matrix = np.stack([map_coordinates(unit, [coarse], order=3, mode="nearest")
                        for unit in np.eye(grid)], axis=1)
     matrix.flags.writeable = False

@@ -96,3 +96,15 @@ def shard_layout(path) -> tuple[int, int, int]:
     except (OSError, KeyError, TypeError, ValueError):
         raise DataError(f"{path}: not a readable shard with potential, positions and params; "
                         f"check it with `massfield inspect --verify {path}`") from None
+
+
+def first_samples(files: list[Path], n: int, fields: tuple[str, ...]) -> tuple[np.ndarray, ...]:
+    """``fields`` of the first ``n`` samples of ``files``, in file order (a shard at a time,
+    reading no more shards than needed)."""
+    parts, count = [], 0
+    for path in files:
+        parts.append(read_shard(str(path), fields))
+        count += len(parts[-1][0])
+        if count >= n:
+            break
+    return tuple(np.concatenate(arrays)[:n] for arrays in zip(*parts, strict=True))

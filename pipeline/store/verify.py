@@ -18,6 +18,7 @@ import numpy as np
 
 from ..config import params_from_dict
 from ..errors import ConfigError
+from ..physics.encoding import cell_coordinate
 from ..physics.sample import make_samples, sample_streams
 from .integrity import check_against_entry, prove_shard
 from .schema import SCHEMA_VERSION, expected_datasets
@@ -28,7 +29,7 @@ NUMERICALLY_EQUAL = 1e-9  # relative: last bits of float64 arithmetic, nothing p
 
 def grid_coordinates(pixels: np.ndarray, downsample: int, n_cells: int) -> np.ndarray:
     """Vectorised ``physics.encoding.to_grid``: fine pixels → clamped coarse-grid coordinates."""
-    return np.clip((pixels - 0.5 * (downsample - 1)) / downsample, 0.0, n_cells - 1.0)
+    return np.clip(cell_coordinate(pixels, downsample), 0.0, n_cells - 1.0)
 
 
 def _check_encoding(encoding: np.ndarray, positions: np.ndarray, downsample: int) -> list[str]:

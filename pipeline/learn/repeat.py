@@ -19,7 +19,7 @@ from ..config import Params
 from ..errors import DataError
 from ..store.atomic import write_json
 from ..store.store import Store
-from .metrics import r2_score
+from .scores import r2_score
 
 
 def repeat_training(name: str, params: Params, store: Store | Path, out_dir: Path, repeats: int,
@@ -28,9 +28,9 @@ def repeat_training(name: str, params: Params, store: Store | Path, out_dir: Pat
 
     ``params.physics`` must be the store's (``learn.train.with_store_params``).
     """
-    from ..learn.data import Normaliser
-    from ..learn.predict import predict_files
-    from ..learn.train import open_store, train_model
+    from .physics_fit import PhysicsFit
+    from .predict import predict_files
+    from .train import open_store, train_model
 
     store = open_store(store)
     cfg = params.train.model(name)
@@ -43,7 +43,7 @@ def repeat_training(name: str, params: Params, store: Store | Path, out_dir: Pat
             model, history = train_model(name, dataclasses.replace(params, train=seeded),
                                          store, Path(scratch), log=lambda line: None)
         predictions = predict_files(model, test_files, history["view"],
-                                    Normaliser(**history["normaliser"]))
+                                    PhysicsFit.from_history(history))
         scores.append(r2_score(predictions["mass"], predictions["mean"]))
         seconds.append(history["train_seconds"])
         log(f"{name} run {run + 1}/{repeats} (seed {cfg.seed + run}): R² {scores[-1]:.4f}")

@@ -23,10 +23,10 @@ import numpy as np
 from numba import njit, prange
 
 from ..config import PhysicsConfig
-from ..physics.field import block_mean
-from ..physics.field import potential as fine_potential
-from ..physics.integrator import simulate_into
-from ..physics.upsample import upsample
+from .field import block_mean
+from .field import potential as fine_potential
+from .integrator import simulate_into
+from .upsample import upsample
 
 GOLDEN = 0.6180339887498949
 # Training samples whose drift at the true mass sets the weights; a variance floor (px²)
@@ -186,11 +186,18 @@ def physics_inversion(potential: np.ndarray, positions: np.ndarray, physics: Phy
     return estimates
 
 
+def fit_and_misfit(potential: np.ndarray, positions: np.ndarray, physics: PhysicsConfig,
+                   variances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per sample: the most likely mass, and the mean over kept snapshots of
+    ‖simulated − observed‖² / (2 varianceₜ) there — about 1 where the observations are as
+    noisy as the variances say, far above where they are noisier."""
+    squared = []
+    mass = physics_inversion(potential, positions, physics, variances, residuals=squared)
+    with np.errstate(invalid="ignore"):  # NaN only from the step a path escapes
+        return mass, np.nanmean(np.asarray(squared) / (2 * np.asarray(variances)), axis=1)
+
+
 def fit_misfit(potential: np.ndarray, positions: np.ndarray, physics: PhysicsConfig,
                variances: np.ndarray) -> np.ndarray:
-    """Per sample: the mean over kept snapshots of ‖simulated − observed‖² / (2 varianceₜ)
-    at the most likely mass — about 1 where the observations are as noisy as the variances
-    say, far above where they are noisier."""
-    squared = []
-    physics_inversion(potential, positions, physics, variances, residuals=squared)
-    return np.nanmean(np.asarray(squared) / (2 * np.asarray(variances)), axis=1)
+    """Per sample: the misfit of :func:`fit_and_misfit` at the most likely mass."""
+    return fit_and_misfit(potential, positions, physics, variances)[1]
