@@ -15,10 +15,12 @@ from pipeline.errors import DataError
 from pipeline.learn.data import FEED_FORWARD, RECURRENT, Normaliser, split_dataset
 from pipeline.learn.layers import StandardisePotential
 from pipeline.learn.models import build_model, input_shape, uses_physics_fit
-from pipeline.learn.physics_fit import PhysicsFit
+from pipeline.learn.physics_fit import MISFIT_FLOOR, PhysicsFit
 from pipeline.learn.predict import predict_outputs
 from pipeline.learn.train import XLA_MIN_STEPS, load_model, read_history, train_model, use_xla
+from pipeline.physics.inversion import fit_and_misfit, snapshot_variances
 from pipeline.store.reader import read_arrays, store_files
+from pipeline.store.store import Store
 
 
 def _quick(params_file, model, *extra):
@@ -46,6 +48,28 @@ def test_views_have_the_report_shapes_and_the_stored_psi(tiny_store):
     np.testing.assert_allclose(standardised[..., 0], (psi - normaliser.mean) / normaliser.std,
                                rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(standardised[..., 1], flat[0][..., 1])
+
+
+def test_the_hybrids_read_the_physics_fit_and_start_from_it(tiny_store, params_file):
+    """The loader's physics-fit features are the inversion's log-mass and log-misfit on the
+    same samples, and an untrained hybrid predicts the fit's mass exactly (zero kernel)."""
+    store = Store.open(tiny_store)
+    physics = store.params.physics
+    fit = PhysicsFit.measure(store.files("train"), physics)
+    psi, positions, mass = read_arrays(store.files("train"), ("potential", "positions", "mass"))
+    np.testing.assert_array_equal(fit.variances, snapshot_variances(psi, positions, mass, physics))
+    (view, features), _ = next(iter(split_dataset(tiny_store, "validation", FEED_FORWARD, 8,
+                                                  fit=fit)))
+    psi, positions = read_arrays(store.files("validation"), ("potential", "positions"))
+    fitted, misfit = fit_and_misfit(psi, positions, physics, np.asarray(fit.variances))
+    np.testing.assert_allclose(features[:, 0], np.log(fitted), rtol=1e-6)
+    np.testing.assert_allclose(features[:, 1], np.log(misfit + MISFIT_FLOOR), rtol=1e-5)
+    params = load_params(params_file)
+    for name in ("dnn", "cnn"):
+        model = build_model(name, params.train.model(name), physics,
+                            Normaliser.from_statistics(store.statistics))
+        np.testing.assert_allclose(np.asarray(model((view, features)))[:, 0, 0], fitted,
+                                   rtol=1e-5)
 
 
 def test_training_shuffles_with_its_seed(tiny_store):
