@@ -96,6 +96,15 @@ def _earlier_record(model: Path) -> None:
     path.write_text(json.dumps({**record, "normaliser": {"mean": 0.0, "std": 1.0}}))
 
 
+def _record_without(key: str):
+    def damage(model: Path) -> None:
+        path = model.with_name(f"{model.stem}.history.json")
+        record = json.loads(path.read_text())
+        del record[key]
+        path.write_text(json.dumps(record))
+    return damage
+
+
 def broken_model(ctx, how):
     models = _models(ctx.models, ctx.tmp)
     path = models / "rnn" / "rnn.keras"
@@ -250,6 +259,9 @@ CASES = [
     ("evaluate earlier record", lambda c: evaluate(c, models=broken_model(c, _earlier_record)),
      1, "rnn.history.json: made by another massfield (training record format 1, this one "
         "reads 2); retrain the model with `massfield train rnn`"),
+    ("evaluate record short of a field", lambda c: evaluate(c, models=broken_model(
+        c, _record_without("calibration"))), 1, "rnn.history.json: not a training record of "
+        "this massfield (no calibration); retrain the model with `massfield train rnn`"),
     ("evaluate other physics", lambda c: evaluate(c, other_physics_store(c)), 1,
      "physics.mass_low"),
     ("evaluate other physics, shift", lambda c: evaluate(c, other_physics_store(c)) +
@@ -281,9 +293,13 @@ CASES = [
     ("plot metrics not json", lambda c: plot(c, written(c, "m.json", "{")), 1, "m.json"),
     ("plot old metrics", lambda c: plot(c, written(c, "m.json", json.dumps(
         {"samples": 1, "scope": "x", "models": {"dnn": {"r2": 0.5}}, "baselines": {}}))), 1,
-     "m.json"),
+     "m.json: not metrics of this massfield (no models.dnn.pearson); re-run `massfield "
+     "evaluate`"),
     ("table no metrics", lambda c: ["table", "--metrics", c.tmp / "absent.json"], 1,
      "absent.json"),
+    ("table metrics of another type", lambda c: table(c) + ["--metrics", written(
+        c, "m.json", c.metrics.read_text().replace('"samples": 8', '"samples": "8"'))], 1,
+     "m.json: not metrics of this massfield (samples is a str)"),
     ("table readme no markers", lambda c: table(c, "--readme", written(c, "R.md", "# title\n")),
      1, "R.md"),
     ("table junk repeats", lambda c: table(c, "--repeats", written(c, "rep/x.json", "[]").parent),

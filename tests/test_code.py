@@ -12,7 +12,8 @@ import yaml
 from conftest import REPO
 from imports import PACKAGE, command_files, direct_imports, module_name
 
-LAYERS = ["pipeline.errors", "pipeline.interrupts", "pipeline.config", "pipeline.physics",
+LAYERS = ["pipeline.errors", "pipeline.interrupts", "pipeline.config", "pipeline.records",
+          "pipeline.physics",
           "pipeline.store", "pipeline.readers", "pipeline.learn", "pipeline.evaluate",
           "pipeline.figures", "pipeline.api", "pipeline.console", "pipeline.commands",
           "pipeline.cli"]

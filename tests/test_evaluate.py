@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -144,7 +145,7 @@ def test_evaluate_plot_table_and_predict_through_the_cli(tiny_store, tiny_models
                                   str(tiny_store), "--out", str(tmp_path / "plots")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "plots" / "calibration.png").stat().st_size > 10_000
-    assert_figures_draw_the_metrics(scores, read_predictions(predictions))
+    assert_figures_draw_the_metrics(metrics, scores, read_predictions(predictions))
     result = runner.invoke(main, ["predict", "rnn", "--data", str(tiny_store), "--models",
                                   str(tiny_models)])
     assert result.exit_code == 0
@@ -152,14 +153,17 @@ def test_evaluate_plot_table_and_predict_through_the_cli(tiny_store, tiny_models
     assert "warning" not in result.output  # its own kind of data: no misfit warning
 
 
-def assert_figures_draw_the_metrics(scores: dict, predictions: dict) -> None:
+def assert_figures_draw_the_metrics(path: Path, scores: dict, predictions: dict) -> None:
     """What the calibration and predicted-vs-actual figures draw: their axes, the data's
     range, and values read back from the artists equal to the evaluation's."""
     import matplotlib.pyplot as plt
 
+    from pipeline.evaluate.metrics_record import Metrics
     from pipeline.figures import results
 
-    fig = results.calibration(scores, None)
+    record = Metrics.read(path, "unused")  # what the table and figures read
+    assert record.models["rnn"].r2 == scores["models"]["rnn"]["r2"] and record.notes is None
+    fig = results.calibration(record, None)
     ax = fig.axes[0]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("nominal coverage",
                                                   "observed coverage on test")
@@ -170,7 +174,7 @@ def assert_figures_draw_the_metrics(scores: dict, predictions: dict) -> None:
         f"{level:.2f}"] for level in CALIBRATION_LEVELS])
     assert f"(90 %: {scores['models']['rnn']['coverage_90']:.3f})" in rnn.get_label()
     plt.close(fig)
-    fig = results.predicted_vs_actual(predictions, scores, None)
+    fig = results.predicted_vs_actual(predictions, record, None)
     panels = {ax.get_title().split(":")[0]: ax for ax in fig.axes if ax.get_title()}
     assert len(panels) == 2 + 3  # two models, three baselines
     physics = panels["physics inversion from ψ (no learning)"]

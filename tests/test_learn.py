@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import shutil
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from pipeline.config import MODEL_NAMES, load_params
+from pipeline.config import MODEL_NAMES, ModelTrainConfig, Params, load_params
 from pipeline.errors import DataError
 from pipeline.learn.data import FEED_FORWARD, RECURRENT, Normaliser, split_dataset
 from pipeline.learn.layers import StandardisePotential
 from pipeline.learn.models import build_model, input_shape, uses_physics_fit
 from pipeline.learn.physics_fit import MISFIT_FLOOR, PhysicsFit
 from pipeline.learn.predict import predict_outputs
-from pipeline.learn.train import XLA_MIN_STEPS, load_model, read_history, train_model, use_xla
+from pipeline.learn.record import HISTORY_FORMAT, TrainedOn, TrainingRecord
+from pipeline.learn.train import XLA_MIN_STEPS, load_model, train_model, use_xla
 from pipeline.physics.inversion import fit_and_misfit, snapshot_variances
 from pipeline.store.reader import read_arrays, store_files
 from pipeline.store.store import Store
@@ -102,21 +106,21 @@ def test_every_model_builds_with_output_per_step(name, preset, params_file):
 def test_each_model_trains_saves_and_reloads(name, tiny_store, params_file, tmp_path):
     params = _quick(params_file, name)
     trained, history = train_model(name, params, tiny_store, tmp_path, log=lambda line: None)
-    assert len(history["step_loss"]) == 6 and len(history["epochs"]) == 2
-    steps = np.reshape(history["step_loss"], (2, 3))
-    for epoch, losses in zip(history["epochs"], steps, strict=True):
+    assert len(history.step_loss) == 6 and len(history.epochs) == 2
+    steps = np.reshape(history.step_loss, (2, 3))
+    for epoch, losses in zip(history.epochs, steps, strict=True):
         assert np.ptp(losses) > 0  # each step's own loss: Keras' epoch loss is their mean
         np.testing.assert_allclose(np.mean(losses), epoch["loss"], rtol=1e-5, atol=1e-6)
-    assert "val_loss" in history["epochs"][-1]
-    calibration = history["calibration"]
+    assert "val_loss" in history.epochs[-1]
+    calibration = history.calibration
     assert len(calibration["lower"]) == len(calibration["upper"]) == 1  # 8 validation samples
     assert all(lo < hi for lo, hi in zip(calibration["lower"], calibration["upper"], strict=True))
-    assert history["store"]["params"]["physics"]["size"] == 256
+    assert history.store.checked_params.physics.size == 256
     model = load_model(tmp_path / f"{name}.keras")
-    assert read_history(tmp_path / f"{name}.history.json")["model"] == name
+    assert TrainingRecord.read(tmp_path / f"{name}.history.json") == history
     fit = PhysicsFit.from_history(history)
     assert (fit is not None) is (name in ("dnn", "cnn"))  # the hybrids take the physics fit
-    batch = next(iter(split_dataset(tiny_store, "validation", history["view"], 8, fit=fit)))[0]
+    batch = next(iter(split_dataset(tiny_store, "validation", history.view, 8, fit=fit)))[0]
     assert model.count_params() == trained.count_params()
     np.testing.assert_allclose(np.asarray(model(batch)), np.asarray(trained(batch)), rtol=1e-6)
 
@@ -129,7 +133,7 @@ def test_xla_training_is_the_plain_training_compiled(tiny_store, params_file, tm
         model, histories[mode] = train_model("rnn", params, tiny_store, tmp_path / mode,
                                              log=lambda line: None)
         assert model.jit_compile is (mode == "always")
-    np.testing.assert_allclose(histories["always"]["step_loss"], histories["never"]["step_loss"],
+    np.testing.assert_allclose(histories["always"].step_loss, histories["never"].step_loss,
                                rtol=1e-4, atol=1e-5)
     auto = _quick(params_file, "rnn").train.rnn
     assert (use_xla(auto, total_steps=6), use_xla(auto, total_steps=XLA_MIN_STEPS)) == (False, True)
@@ -141,7 +145,7 @@ def test_loss_falls_on_a_small_learnable_set(tiny_store, params_file, tmp_path):
                                        "train.crnn.batch_size=12", "train.crnn.loss=mse",
                                        "train.crnn.patience=0"))
     _, history = train_model("crnn", params, tiny_store, tmp_path, log=lambda line: None)
-    losses = [epoch["loss"] for epoch in history["epochs"]]
+    losses = [epoch["loss"] for epoch in history.epochs]
     assert np.mean(losses[-3:]) < 0.5 * np.mean(losses[:2])
 
 
@@ -149,11 +153,11 @@ def test_loss_falls_on_a_small_learnable_set(tiny_store, params_file, tmp_path):
 def test_recurrent_models_can_score_every_time_step(tiny_store, params_file, tmp_path):
     params = _quick(params_file, "rnn", "train.rnn.loss_every_step=true", "train.rnn.loss=huber")
     _, history = train_model("rnn", params, tiny_store, tmp_path, log=lambda line: None)
-    assert history["config"]["loss_every_step"] is True
+    assert history.config.loss_every_step is True
     model = load_model(tmp_path / "rnn.keras")
     predictions = predict_outputs(model, split_dataset(tiny_store, "validation", RECURRENT, 8))
     assert predictions["per_step"].shape == (8, 10) and "sigma" not in predictions
-    assert history["calibration"]["method"].startswith("point")  # conformal, no σ head
+    assert history.calibration["method"].startswith("point")  # conformal, no σ head
 
 
 @pytest.mark.slow
@@ -249,3 +253,41 @@ def test_train_reads_the_manifest_once(tiny_store, tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "dnn.keras").exists()
     assert opened == [str(tiny_store / "manifest.json")]
+
+
+def _record(tmp_path) -> tuple[TrainingRecord, Path]:
+    """A training record as `train` writes it, without the training."""
+    record = TrainingRecord(
+        format=HISTORY_FORMAT, model="rnn", config=ModelTrainConfig(epochs=2), view=RECURRENT,
+        simulator=False, physics_fit=None,
+        store=TrainedOn(params=Params().to_dict(), train_mass_mean=0.55, n_train_samples=24,
+                        path=str(tmp_path)),
+        train_samples=24, parameters=123, train_seconds=1.5, step_loss=[1.0, 0.5],
+        epochs=[{"loss": 0.75}], calibration={"method": "point", "space": "log", "edges": [],
+                                              "lower": [-0.1], "upper": [0.1],
+                                              "mass_range": [0.1, 1.0]})
+    path = tmp_path / "rnn.history.json"
+    record.write(path)
+    return record, path
+
+
+def test_a_training_record_reads_back_typed_and_checked(tmp_path):
+    record, path = _record(tmp_path)
+    read = TrainingRecord.read(path)
+    assert read == record and read.config.epochs == 2
+    assert read.store.checked_params.physics.size == Params().physics.size
+    raw = json.loads(path.read_text())
+    for change, problem in [(lambda r: r.pop("calibration"), "(no calibration)"),
+                            (lambda r: r.update(train_samples="24"), "train_samples is a str"),
+                            (lambda r: r.update(extra=1), "unknown field extra"),
+                            (lambda r: r["store"].pop("path"), "(no store.path)"),
+                            (lambda r: r["calibration"].pop("edges"), "no calibration.edges"),
+                            (lambda r: r["config"].update(epochs=0), "config.epochs must be ≥ 1")]:
+        broken = copy.deepcopy(raw)
+        change(broken)
+        path.write_text(json.dumps(broken))
+        with pytest.raises(DataError) as caught:
+            TrainingRecord.read(path)
+        message = str(caught.value)
+        assert message.startswith(f"{path}: ") and problem in message, message
+        assert message.endswith("retrain the model with `massfield train rnn`"), message

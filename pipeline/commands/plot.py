@@ -9,7 +9,6 @@ import click
 from ..console import user_errors
 from .learning import load_tensorflow
 from .options import MODELS_DIR, SHARDS
-from .results import read_metrics
 
 
 @click.command()
@@ -31,16 +30,17 @@ def plot(metrics_path, predictions_path, models_dir, data_dir, repeats_dir, out)
     """Draw the report's figures from our data, models and metrics."""
     load_tensorflow()
     from ..config import params_from_dict
+    from ..evaluate.metrics_record import Metrics
     from ..evaluate.run import read_predictions, trained_models
     from ..figures.common import headless
     from ..figures.make import make_all
+    from ..learn.record import TrainingRecord
     from ..learn.repeat import read_repeats
-    from ..learn.train import read_history
     from ..store.reader import shard_files, shard_params
 
     headless()
-    metrics = read_metrics(metrics_path, "run `massfield evaluate` first")
-    histories = {key: read_history(path.with_name(f"{path.stem}.history.json"))
+    metrics = Metrics.read(metrics_path, "run `massfield evaluate` first")
+    histories = {key: TrainingRecord.read(path.with_name(f"{path.stem}.history.json"))
                  for key, path in trained_models(models_dir).items()}
     physics = params_from_dict(shard_params(shard_files(data_dir)[0])).physics
     made = make_all(metrics, read_predictions(predictions_path), histories, data_dir, physics,

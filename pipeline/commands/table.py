@@ -8,7 +8,6 @@ import click
 
 from ..console import user_errors
 from .learning import require_learn
-from .results import read_metrics
 
 
 @click.command()
@@ -28,11 +27,12 @@ from .results import read_metrics
 def table(metrics_path, repeats_dir, holdout_path, every_step_path, readme):
     """The results table (Markdown) from metrics.json, beside the report's Table 1."""
     require_learn()
+    from ..evaluate.metrics_record import Metrics
     from ..evaluate.table import results_table, update_readme
     from ..learn.repeat import read_repeats
 
-    metrics = read_metrics(metrics_path, "run `dvc repro` or `massfield evaluate`")
-    optional = {path: read_metrics(path, "re-run `dvc repro`") if path.exists() else None
+    metrics = Metrics.read(metrics_path, "run `dvc repro` or `massfield evaluate`")
+    optional = {path: Metrics.read(path, "re-run `dvc repro`") if path.exists() else None
                 for path in (Path(holdout_path), Path(every_step_path))}
     text = results_table(metrics, read_repeats(repeats_dir) if Path(repeats_dir).exists() else None,
                          optional[Path(holdout_path)], optional[Path(every_step_path)])

@@ -10,11 +10,15 @@ distribution-shift experiment, allowed only when asked for (``--allow-shift``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import PhysicsConfig, params_from_dict
 from ..errors import DataError
 from ..store.reader import shard_params
 from ..store.store import Store
+
+if TYPE_CHECKING:
+    from ..learn.record import TrainingRecord
 
 LAYOUT_KEYS = ("size", "downsample", "time_steps", "stride", "start", "start_velocity",
                "mass_low", "mass_high")
@@ -52,10 +56,10 @@ def physics_differences(trained: dict, given: dict) -> list[tuple[str, object, o
     return [(key, a[key], b[key]) for key in a if a[key] != b[key]]
 
 
-def check_compatible(model_path: Path, history: dict, given: dict, location: Path,
+def check_compatible(model_path: Path, history: TrainingRecord, given: dict, location: Path,
                      allow_shift: bool = False) -> None:
     """DataError naming the keys and both values if ``model_path`` must not score ``given``."""
-    differences = physics_differences(history["store"]["params"]["physics"], given["physics"])
+    differences = physics_differences(history.store.params["physics"], given["physics"])
     layout = [d for d in differences if d[0] in LAYOUT_KEYS]
     refused = layout if allow_shift else differences
     if not refused:

@@ -10,7 +10,6 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..config import params_from_dict
 from ..errors import DataError
 from ..store.atomic import atomic_path
 from ..store.reader import shard_files
@@ -38,14 +37,13 @@ def predict_rows(name: str, location: Path, models_dir: Path, allow_shift: bool 
     given = evaluation_params(files, store)
     _, model, history = load_models(models_dir, given, location, allow_shift, only=name)[name]
     if warn is not None:
-        trained = params_from_dict(history["store"]["params"], f"{name}'s training store")
-        line = observation_warning(files, trained.physics, name, location)
+        line = observation_warning(files, history.store.checked_params.physics, name, location)
         if line:
             warn(line)
     sample = 0
     fit = PhysicsFit.from_history(history)
-    for raw in file_batches(model, [str(f) for f in files], history["view"], fit):
-        out = predictive(raw, history["calibration"])
+    for raw in file_batches(model, [str(f) for f in files], history.view, fit):
+        out = predictive(raw, history.calibration)
         for i in range(len(out["mean"])):
             yield {"sample": sample, "mass": float(out["mean"][i]),
                    "sigma": float(out["sigma"][i]), "lower_90": float(out["lower_90"][i]),

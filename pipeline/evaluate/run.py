@@ -13,8 +13,10 @@ row per sample.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import fnmatch
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +34,10 @@ from ..store.reader import OBSERVED_FIELDS, first_samples, read_shard, shard_fil
 from ..store.store import Store
 from .compatibility import check_compatible, evaluation_params, physics_differences
 from .metrics import r2_per_step, regression_metrics, uncertainty_metrics
+from .metrics_record import BaselineScores, Metrics, ModelScores
+
+if TYPE_CHECKING:
+    from ..learn.record import TrainingRecord
 
 # The report's Table 1 (R² on its unseen data).
 REPORT_TABLE_1 = {"dnn": 0.373, "cnn": 0.408, "rnn": -0.038, "crnn": 0.461}
@@ -39,17 +45,17 @@ HEADLINE_MODEL = ("r2", "median_relative_error", "coverage_90", "nll")
 HEADLINE_BASELINE = ("r2", "median_relative_error")
 
 
-def write_scores(directory: Path, metrics: dict) -> None:
+def write_scores(directory: Path, metrics: Metrics) -> None:
     """DIR/KEY.json per model and baseline: the scalars a reader compares across runs (per
     model R², median relative error, 90 % coverage, NLL; per baseline R² and median
     relative error). As DVC metrics, one row a predictor: `dvc metrics show` fits a
     terminal. Files of predictors no longer scored are removed."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    scores = {**{key: {name: s[name] for name in HEADLINE_MODEL}
-                 for key, s in metrics["models"].items()},
-              **{key: {name: s[name] for name in HEADLINE_BASELINE}
-                 for key, s in metrics["baselines"].items()}}
+    scores = {**{key: {name: getattr(s, name) for name in HEADLINE_MODEL}
+                 for key, s in metrics.models.items()},
+              **{key: {name: getattr(s, name) for name in HEADLINE_BASELINE}
+                 for key, s in metrics.baselines.items()}}
     for old in directory.glob("*.json"):
         if old.stem not in scores:
             old.unlink()
@@ -96,9 +102,9 @@ def matching(found: dict[str, Path], only: str | None) -> dict[str, Path]:
             if any(fnmatch.fnmatchcase(key, pattern) for pattern in patterns)}
 
 
-def _baseline_mean(histories: dict[str, dict]) -> float:
+def _baseline_mean(histories: dict[str, TrainingRecord]) -> float:
     """The train-split mean mass of the store the models were trained on."""
-    means = {round(h["store"]["train_mass_mean"], 12) for h in histories.values()}
+    means = {round(h.store.train_mass_mean, 12) for h in histories.values()}
     if len(means) != 1:
         raise DataError("the models were trained on different stores (their train mean "
                         "masses differ); evaluate each store's models separately")
@@ -148,43 +154,42 @@ def fine_field_note(reproduced: np.ndarray) -> str | None:
             f"the stored ψ (shards made by other code?)")
 
 
-def score_model(path: Path, model, history: dict, files: list[Path],
-                mass: np.ndarray) -> tuple[dict, dict]:
+def score_model(path: Path, model, history: TrainingRecord, files: list[Path],
+                mass: np.ndarray) -> tuple[ModelScores, dict]:
     """Metrics and per-sample columns of one saved model."""
     from ..learn.calibration import predictive
     from ..learn.physics_fit import PhysicsFit
     from ..learn.predict import predict_files
 
-    raw = predict_files(model, [str(f) for f in files], history["view"],
+    raw = predict_files(model, [str(f) for f in files], history.view,
                         PhysicsFit.from_history(history))
     if not np.array_equal(raw["mass"], mass.astype(np.float32).astype(np.float64)):
         raise DataError(f"{path}: the loader and the baseline read different samples")
-    calibration = history["calibration"]
+    calibration = history.calibration
     out = predictive(raw, calibration)
     mass_range = tuple(calibration["mass_range"])
     per_step = np.clip(raw["per_step"], *mass_range)
-    metrics = {**regression_metrics(mass, out["mean"]),
+    scores = {**regression_metrics(mass, out["mean"]),
                **uncertainty_metrics(mass, out["center"], out["sigma_log"], mass_range),
-               "uncertainty": calibration["method"], "model": history["model"],
-               "preset": history["config"]["preset"],
-               "mass_scan": history["config"]["mass_scan"],
-               "physics_fit": history["physics_fit"] is not None,
-               "simulator": history["simulator"],
-               "parameters": history["parameters"], "train_seconds": history["train_seconds"],
-               "train_samples": history["train_samples"]}
+               "uncertainty": calibration["method"], "model": history.model,
+               "preset": history.config.preset, "mass_scan": history.config.mass_scan,
+               "physics_fit": history.physics_fit is not None,
+               "simulator": history.simulator, "parameters": history.parameters,
+               "train_seconds": history.train_seconds, "train_samples": history.train_samples}
     columns = {"": out["mean"], "_sigma": out["sigma"], "_lower_90": out["lower_90"],
                "_upper_90": out["upper_90"]}
     if per_step.shape[1] > 1:
-        metrics["r2_per_step"] = r2_per_step(mass, per_step)
+        scores["r2_per_step"] = r2_per_step(mass, per_step)
         columns.update({f"_t{t}": per_step[:, t] for t in range(per_step.shape[1])})
-    return metrics, columns
+    return ModelScores(**scores), columns
 
 
 def load_models(models_dir: Path, given: dict, location: Path, allow_shift: bool = False,
-                only: str | None = None) -> dict[str, tuple[Path, object, dict]]:
+                only: str | None = None) -> dict[str, tuple[Path, object, TrainingRecord]]:
     """Every trained model under ``models_dir`` (or those ``only`` matches), loaded, with
     its history; each checked against the physics of the shards to score before any work."""
-    from ..learn.train import load_model, read_history
+    from ..learn.record import TrainingRecord
+    from ..learn.train import load_model
 
     found = trained_models(models_dir)
     if not found:
@@ -200,7 +205,7 @@ def load_models(models_dir: Path, given: dict, location: Path, allow_shift: bool
         found = chosen
     models = {}
     for key, path in found.items():
-        history = read_history(path.with_name(f"{path.stem}.history.json"))
+        history = TrainingRecord.read(path.with_name(f"{path.stem}.history.json"))
         check_compatible(path, history, given, location, allow_shift)
         models[key] = (path, load_model(path), history)
     return models
@@ -208,7 +213,7 @@ def load_models(models_dir: Path, given: dict, location: Path, allow_shift: bool
 
 def evaluate(data_dir: Path, models_dir: Path, metrics_path: Path, predictions_path: Path,
              all_shards: bool = False, allow_shift: bool = False, log=print,
-             scores_dir: Path | None = None, only: str | None = None) -> dict:
+             scores_dir: Path | None = None, only: str | None = None) -> Metrics:
     store = store_at(data_dir)
     files, scope = evaluation_files(data_dir, store, all_shards)
     given = evaluation_params(files, store)
@@ -241,17 +246,16 @@ def evaluate(data_dir: Path, models_dir: Path, metrics_path: Path, predictions_p
     for key, (path, model, history) in models.items():
         scores[key], model_columns = score_model(path, model, history, files, mass)
         shift = [f"physics.{name} {a} (trained) vs {b}" for name, a, b in physics_differences(
-            history["store"]["params"]["physics"], given["physics"])]
+            history.store.params["physics"], given["physics"])]
         if shift:  # only with --allow-shift: these scores are a distribution-shift experiment
-            scores[key]["shift"] = shift
+            scores[key] = dataclasses.replace(scores[key], shift=shift)
             log(f"note: {key} scored off its training data: {', '.join(shift)}")
         columns.update({f"{key}{suffix}": values for suffix, values in model_columns.items()})
-        log(f"{key}: R² {scores[key]['r2']:.4f}, 90 % coverage {scores[key]['coverage_90']:.3f}")
-    metrics = {"samples": int(len(mass)), "scope": scope, "models": scores,
-               "baselines": baselines, "report_table_1_r2": REPORT_TABLE_1}
-    if notes:
-        metrics["notes"] = notes
-    write_json(Path(metrics_path), metrics)
+        log(f"{key}: R² {scores[key].r2:.4f}, 90 % coverage {scores[key].coverage_90:.3f}")
+    metrics = Metrics(samples=int(len(mass)), scope=scope, models=scores,
+                      baselines={key: BaselineScores(**b) for key, b in baselines.items()},
+                      report_table_1_r2=REPORT_TABLE_1, notes=notes or None)
+    metrics.write(metrics_path)
     if scores_dir is not None:
         write_scores(scores_dir, metrics)
     write_predictions(Path(predictions_path), columns)

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..config import MODEL_LABELS, MODEL_NAMES
 from ..errors import DataError
+from .metrics_record import Metrics, ModelScores
 from .run import REPORT_TABLE_1
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
@@ -17,44 +18,20 @@ BASELINE_LABELS = {"physics_inversion": "physics inversion from ψ (no learning)
                    "predict_the_mean": "predict the mean"}
 
 
-MODEL_KEYS = ("model", "preset", "mass_scan", "simulator", "r2", "mae",
-              "median_relative_error", "coverage_90", "coverage_90_by_tercile", "nll",
-              "train_seconds", "calibration")
-
-
-def check_metrics(metrics, path: Path) -> dict:
-    """The metrics of ``massfield evaluate``; DataError naming the file if they are not."""
-    try:
-        problem = None
-        for key in ("samples", "scope", "models", "baselines"):
-            if key not in metrics:
-                problem = key
-        for scores in metrics["models"].values():
-            problem = problem or next((k for k in MODEL_KEYS if k not in scores), None)
-        problem = problem or next((k for k in BASELINE_LABELS if k not in metrics["baselines"]),
-                                  None)
-    except (TypeError, AttributeError, KeyError):
-        problem = "models"
-    if problem:
-        raise DataError(f"{path}: not metrics of this massfield (no {problem}); re-run "
-                        f"`massfield evaluate` (or `dvc repro`)")
-    return metrics
-
-
-def model_label(key: str, scores: dict) -> str:
+def model_label(key: str, scores: ModelScores) -> str:
     """"DNN, physics-informed + mass scan + physics fit" — what a row is, from what evaluate
     recorded."""
-    label = f"{MODEL_LABELS[scores['model']]}, {scores['preset']}"
-    if scores["model"] in ("dnn", "cnn") and scores["preset"] == "physics-informed":
-        parts = [part for part, used in (("mass scan", scores["mass_scan"]),
-                                         ("physics fit", scores.get("physics_fit"))) if used]
+    label = f"{MODEL_LABELS[scores.model]}, {scores.preset}"
+    if scores.model in ("dnn", "cnn") and scores.preset == "physics-informed":
+        parts = [part for part, used in (("mass scan", scores.mass_scan),
+                                         ("physics fit", scores.physics_fit)) if used]
         label += " + " + " + ".join(parts) if parts else ", no simulator"
     return label
 
 
-def ordered(models: dict) -> list[str]:
+def ordered(models: dict[str, ModelScores]) -> list[str]:
     """Metrics keys by architecture, then as trained (dnn, dnn-no-scan, cnn, …)."""
-    return sorted(models, key=lambda key: (MODEL_NAMES.index(models[key]["model"]), key))
+    return sorted(models, key=lambda key: (MODEL_NAMES.index(models[key].model), key))
 
 
 def _number(value, digits: int, percent: bool = False) -> str:
@@ -63,42 +40,47 @@ def _number(value, digits: int, percent: bool = False) -> str:
     return f"{100 * value:.{digits}f} %" if percent else f"{value:.{digits}f}"
 
 
-def _main_table(metrics: dict, holdout: dict | None) -> list[str]:
-    other = holdout or {"models": {}, "baselines": {}}
-    lines = [f"Held-out samples: {metrics['samples']} ({metrics['scope']})"
-             + (f"; other seed: {holdout['samples']} samples of a store generated with "
+def _other_r2(holdout: Metrics | None, group: str, key: str) -> float | None:
+    """R² of ``key`` among ``group`` (models, baselines) on the other seed, if scored."""
+    scores = getattr(holdout, group).get(key) if holdout else None
+    return scores.r2 if scores else None
+
+
+def _main_table(metrics: Metrics, holdout: Metrics | None) -> list[str]:
+    lines = [f"Held-out samples: {metrics.samples} ({metrics.scope})"
+             + (f"; other seed: {holdout.samples} samples of a store generated with "
                 f"`evaluate.holdout_seed`" if holdout else "")
              + ". Coverage: of the 90 % intervals, overall and in the light / middle / heavy "
                "third of true masses.", "",
              "| model | simulator | R² | R² other seed | MAE "
              "| median rel. error | 90 % coverage | by mass third | NLL | train time |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    for key in ordered(metrics["models"]):
-        m = metrics["models"][key]
-        thirds = " / ".join(_number(c, 2) for c in m["coverage_90_by_tercile"])
-        lines.append(f"| {model_label(key, m)} | {'yes' if m['simulator'] else 'no'} "
-                     f"| **{_number(m['r2'], 3)}** "
-                     f"| {_number(other['models'].get(key, {}).get('r2'), 3)} "
-                     f"| {_number(m['mae'], 4)} "
-                     f"| {_number(m['median_relative_error'], 1, percent=True)} "
-                     f"| {_number(m['coverage_90'], 3)} | {thirds} | {_number(m['nll'], 2)} "
-                     f"| {m['train_seconds']:.0f} s |")
+    for key in ordered(metrics.models):
+        m = metrics.models[key]
+        thirds = " / ".join(_number(c, 2) for c in m.coverage_90_by_tercile)
+        lines.append(f"| {model_label(key, m)} | {'yes' if m.simulator else 'no'} "
+                     f"| **{_number(m.r2, 3)}** "
+                     f"| {_number(_other_r2(holdout, 'models', key), 3)} "
+                     f"| {_number(m.mae, 4)} "
+                     f"| {_number(m.median_relative_error, 1, percent=True)} "
+                     f"| {_number(m.coverage_90, 3)} | {thirds} | {_number(m.nll, 2)} "
+                     f"| {m.train_seconds:.0f} s |")
     for key, label in BASELINE_LABELS.items():
-        b = metrics["baselines"][key]
+        b = metrics.baselines[key]
         lines.append(f"| {label} | {'no' if key == 'predict_the_mean' else 'yes'} "
-                     f"| {_number(b['r2'], 3)} "
-                     f"| {_number(other['baselines'].get(key, {}).get('r2'), 3)} "
-                     f"| {_number(b['mae'], 4)} "
-                     f"| {_number(b['median_relative_error'], 1, percent=True)} | – | – | – | – |")
+                     f"| {_number(b.r2, 3)} "
+                     f"| {_number(_other_r2(holdout, 'baselines', key), 3)} "
+                     f"| {_number(b.mae, 4)} "
+                     f"| {_number(b.median_relative_error, 1, percent=True)} | – | – | – | – |")
     return lines
 
 
-def _per_step_table(metrics: dict, every_step: dict | None) -> list[str]:
-    curves = {model_label(k, m): m["r2_per_step"] for k, m in metrics["models"].items()
-              if "r2_per_step" in m}
+def _per_step_table(metrics: Metrics, every_step: Metrics | None) -> list[str]:
+    curves = {model_label(k, m): m.r2_per_step for k, m in metrics.models.items()
+              if m.r2_per_step is not None}
     if every_step:
-        curves.update({f"{model_label(k, m)}, loss at every step": m["r2_per_step"]
-                       for k, m in every_step["models"].items() if "r2_per_step" in m})
+        curves.update({f"{model_label(k, m)}, loss at every step": m.r2_per_step
+                       for k, m in every_step.models.items() if m.r2_per_step is not None})
     if not curves:
         return []
     steps = len(next(iter(curves.values())))
@@ -124,10 +106,10 @@ def _repeats_table(repeats: dict) -> list[str]:
     return lines
 
 
-def results_table(metrics: dict, repeats: dict | None = None, holdout: dict | None = None,
-                  every_step: dict | None = None) -> str:
+def results_table(metrics: Metrics, repeats: dict | None = None,
+                  holdout: Metrics | None = None, every_step: Metrics | None = None) -> str:
     lines = _main_table(metrics, holdout)
-    lines += [f"\nNote: {note}." for note in metrics.get("notes", [])]
+    lines += [f"\nNote: {note}." for note in metrics.notes or []]
     lines += _per_step_table(metrics, every_step)
     if repeats:
         lines += _repeats_table(repeats)

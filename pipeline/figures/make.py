@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..config import PhysicsConfig
 from ..evaluate.metrics import CALIBRATION_LEVELS
+from ..evaluate.metrics_record import Metrics
 from ..evaluate.table import ordered
 from ..store.summary import read_sample
 from . import report, results
@@ -21,25 +22,25 @@ def _write_csv(path: Path, header: list[str], rows) -> None:
         writer.writerows(rows)
 
 
-def dvc_curves(out: Path, metrics: dict, predictions: dict, histories: dict) -> None:
+def dvc_curves(out: Path, metrics: Metrics, predictions: dict, histories: dict) -> None:
     curves = out / "curves"
     for name, history in histories.items():
         _write_csv(curves / f"loss_{name}.csv", ["step", "loss"],
-                   enumerate(history["step_loss"]))
-    names = [*ordered(metrics["models"]), "physics"]
+                   enumerate(history.step_loss))
+    names = [*ordered(metrics.models), "physics"]
     _write_csv(curves / "predictions.csv", ["mass", *names],
                zip(predictions["mass"], *(predictions[n] for n in names), strict=True))
-    per_step = {n: s["r2_per_step"] for n, s in metrics["models"].items() if "r2_per_step" in s}
+    per_step = {n: s.r2_per_step for n, s in metrics.models.items() if s.r2_per_step is not None}
     if per_step:
         length = len(next(iter(per_step.values())))
         _write_csv(curves / "r2_per_step.csv", ["snapshots", *per_step],
                    [[t + 1, *(per_step[n][t] for n in per_step)] for t in range(length)])
-    _write_csv(curves / "calibration.csv", ["nominal", *metrics["models"]],
-               [[level, *(s["calibration"][f"{level:.2f}"] for s in metrics["models"].values())]
+    _write_csv(curves / "calibration.csv", ["nominal", *metrics.models],
+               [[level, *(s.calibration[f"{level:.2f}"] for s in metrics.models.values())]
                 for level in CALIBRATION_LEVELS])
 
 
-def make_all(metrics: dict, predictions: dict, histories: dict, store: Path,
+def make_all(metrics: Metrics, predictions: dict, histories: dict, store: Path,
              physics: PhysicsConfig, out: Path, repeats: dict | None = None) -> list[Path]:
     """Every figure and DVC curve; ``physics`` is the store's, ``histories`` keyed as the
     metrics' models."""

@@ -9,6 +9,7 @@ returns the figure, open, to look at or test (close it after).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,29 +17,33 @@ from matplotlib.figure import Figure
 
 from ..config import MODEL_LABELS
 from ..evaluate.metrics import CALIBRATION_LEVELS
+from ..evaluate.metrics_record import BaselineScores, Metrics, ModelScores
 from ..evaluate.table import BASELINE_LABELS, model_label, ordered
 from .common import save
+
+if TYPE_CHECKING:
+    from ..learn.record import TrainingRecord
 
 BASELINE_COLUMNS = {"physics": "physics_inversion",
                     "physics_fine_field": "physics_inversion_fine_field",
                     "mean_baseline": "predict_the_mean"}
 
 
-def labels(metrics: dict) -> dict[str, str]:
+def labels(metrics: Metrics) -> dict[str, str]:
     """Every predictor's key → the label the README's table gives it."""
-    found = {key: model_label(key, scores) for key, scores in metrics["models"].items()}
+    found = {key: model_label(key, scores) for key, scores in metrics.models.items()}
     found.update({column: BASELINE_LABELS[key] for column, key in BASELINE_COLUMNS.items()})
     return found
 
 
-def _score(metrics: dict, key: str) -> dict:
-    return metrics["models"].get(key) or metrics["baselines"][BASELINE_COLUMNS[key]]
+def _score(metrics: Metrics, key: str) -> ModelScores | BaselineScores:
+    return metrics.models.get(key) or metrics.baselines[BASELINE_COLUMNS[key]]
 
 
-def predicted_vs_actual(predictions: dict, metrics: dict,
+def predicted_vs_actual(predictions: dict, metrics: Metrics,
                         path: Path | None) -> Path | Figure:
     """Figures 7, 10, 11 (bottom): predicted against true mass, one panel per predictor."""
-    names = ordered(metrics["models"]) + list(BASELINE_COLUMNS)
+    names = ordered(metrics.models) + list(BASELINE_COLUMNS)
     named = labels(metrics)
     columns = 3
     rows = -(-len(names) // columns)
@@ -48,39 +53,39 @@ def predicted_vs_actual(predictions: dict, metrics: dict,
     for ax, name in zip(axes.flat, names, strict=False):  # spare panels stay blank
         ax.scatter(mass, predictions[name], s=3, alpha=0.4)
         ax.plot([mass.min(), mass.max()], [mass.min(), mass.max()], color="red", lw=1)
-        r2 = _score(metrics, name)["r2"]
+        r2 = _score(metrics, name).r2
         ax.set_title(f"{named[name]}: R² {r2:.3f}" if r2 is not None else named[name],
                      fontsize=9)
         ax.set(xlabel="true mass", ylabel="predicted mass")
     for ax in axes.flat[len(names):]:
         ax.axis("off")
-    fig.suptitle(f"Predicted against true mass, {metrics['samples']} held-out samples")
+    fig.suptitle(f"Predicted against true mass, {metrics.samples} held-out samples")
     return save(fig, path)
 
 
-def training_loss(histories: dict[str, dict], path: Path | None,
+def training_loss(histories: dict[str, TrainingRecord], path: Path | None,
                   window: int = 100) -> Path | Figure:
     """Figures 9 and 11 (top left): loss per step with a rolling mean."""
     fig, axes = plt.subplots(1, len(histories), figsize=(4.2 * len(histories), 3.8),
                              squeeze=False)
     for ax, (key, history) in zip(axes[0], histories.items(), strict=True):
-        losses = np.asarray(history["step_loss"])
+        losses = np.asarray(history.step_loss)
         ax.plot(losses, lw=0.4, alpha=0.5, label="per step")
         if losses.size >= window:
             rolling = np.convolve(losses, np.ones(window) / window, mode="valid")
             ax.plot(np.arange(window - 1, losses.size), rolling, color="red",
                     label=f"rolling mean ({window})")
-        ax.set(title=f"{key} ({history['config']['loss']} loss)", xlabel="step",
+        ax.set(title=f"{key} ({history.config.loss} loss)", xlabel="step",
                ylabel="training loss")
         ax.legend(fontsize=7)
     return save(fig, path)
 
 
-def _recurrent(metrics: dict) -> list[str]:
-    return [key for key in ordered(metrics["models"]) if "r2_per_step" in metrics["models"][key]]
+def _recurrent(metrics: Metrics) -> list[str]:
+    return [key for key in ordered(metrics.models) if metrics.models[key].r2_per_step is not None]
 
 
-def per_step_ratio(predictions: dict, metrics: dict, path: Path | None,
+def per_step_ratio(predictions: dict, metrics: Metrics, path: Path | None,
                    n_lines: int = 150) -> Path | Figure:
     """Figure 11 (top right): prediction after each time step divided by the true mass."""
     recurrent = _recurrent(metrics)
@@ -99,14 +104,14 @@ def per_step_ratio(predictions: dict, metrics: dict, path: Path | None,
     return save(fig, path)
 
 
-def r2_per_step(metrics: dict, path: Path | None) -> Path | Figure:
+def r2_per_step(metrics: Metrics, path: Path | None) -> Path | Figure:
     """R² after t snapshots for the recurrent models."""
     fig, ax = plt.subplots(figsize=(6, 4))
     named = labels(metrics)
     for name in _recurrent(metrics):
-        scores = metrics["models"][name]["r2_per_step"]
+        scores = metrics.models[name].r2_per_step
         ax.plot(np.arange(1, len(scores) + 1), scores, "o-", label=named[name])
-    physics = metrics["baselines"]["physics_inversion"]["r2"]
+    physics = metrics.baselines["physics_inversion"].r2
     if physics is not None:
         ax.axhline(physics, color="grey", ls="--", label="physics inversion (3 snapshots)")
     ax.set(xlabel="snapshots seen", ylabel="R²", ylim=(-0.2, 1.0),
@@ -115,25 +120,25 @@ def r2_per_step(metrics: dict, path: Path | None) -> Path | Figure:
     return save(fig, path)
 
 
-def calibration(metrics: dict, path: Path | None) -> Path | Figure:
+def calibration(metrics: Metrics, path: Path | None) -> Path | Figure:
     """Nominal against observed coverage of central intervals."""
     fig, ax = plt.subplots(figsize=(5.5, 5))
     ax.plot([0, 1], [0, 1], color="grey", ls="--", label="perfect")
     named = labels(metrics)
-    for name in ordered(metrics["models"]):
-        scores = metrics["models"][name]
-        observed = [scores["calibration"][f"{level:.2f}"] for level in CALIBRATION_LEVELS]
+    for name in ordered(metrics.models):
+        scores = metrics.models[name]
+        observed = [scores.calibration[f"{level:.2f}"] for level in CALIBRATION_LEVELS]
         ax.plot(CALIBRATION_LEVELS, observed, "o-", ms=3,
-                label=f"{named[name]} (90 %: {scores['coverage_90']:.3f})")
+                label=f"{named[name]} (90 %: {scores.coverage_90:.3f})")
     ax.set(xlabel="nominal coverage", ylabel="observed coverage on test",
            title="Calibration of the log-mass intervals")
     ax.legend(fontsize=7)
     return save(fig, path)
 
 
-def residuals(predictions: dict, metrics: dict, path: Path | None) -> Path | Figure:
+def residuals(predictions: dict, metrics: Metrics, path: Path | None) -> Path | Figure:
     """Residual against true mass: does a model reach the top of the mass range (§4.3)?"""
-    names = ordered(metrics["models"]) + ["physics"]
+    names = ordered(metrics.models) + ["physics"]
     named = labels(metrics)
     fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.6), sharey=True,
                              squeeze=False)

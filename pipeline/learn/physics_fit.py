@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..config import PhysicsConfig, params_from_dict
+from ..config import PhysicsConfig
 from ..physics.inversion import CALIBRATION_SAMPLES, fit_and_misfit, snapshot_variances
 from ..store.reader import OBSERVED_FIELDS, first_samples, read_shard
+
+if TYPE_CHECKING:
+    from .record import TrainingRecord
 
 FEATURES = 2  # log m̂, log misfit
 MISFIT_FLOOR = 1e-3  # keeps the log finite for a fit that is exact to the last bit
@@ -44,13 +48,12 @@ class PhysicsFit:
         return cls(physics, tuple(float(v) for v in variances))
 
     @classmethod
-    def from_history(cls, history: dict) -> PhysicsFit | None:
+    def from_history(cls, history: TrainingRecord) -> PhysicsFit | None:
         """The fit a model was trained with (None: a model without these inputs)."""
-        record = history.get("physics_fit")
-        if record is None:
+        if history.physics_fit is None:
             return None
-        physics = params_from_dict(history["store"]["params"], "the model's training store").physics
-        return cls(physics, tuple(float(v) for v in record["variances"]))
+        return cls(history.store.checked_params.physics,
+                   tuple(float(v) for v in history.physics_fit["variances"]))
 
     def record(self) -> dict:
         return {"variances": list(self.variances),

@@ -42,10 +42,10 @@ def repeat_training(name: str, params: Params, store: Store | Path, out_dir: Pat
         with tempfile.TemporaryDirectory() as scratch:
             model, history = train_model(name, dataclasses.replace(params, train=seeded),
                                          store, Path(scratch), log=lambda line: None)
-        predictions = predict_files(model, test_files, history["view"],
+        predictions = predict_files(model, test_files, history.view,
                                     PhysicsFit.from_history(history))
         scores.append(r2_score(predictions["mass"], predictions["mean"]))
-        seconds.append(history["train_seconds"])
+        seconds.append(history.train_seconds)
         log(f"{name} run {run + 1}/{repeats} (seed {cfg.seed + run}): R² {scores[-1]:.4f}")
     path = write_repeats(out_dir, name, cfg.preset, scores,
                          {"config": params.to_dict()["train"][name], "train_seconds": seconds})

@@ -11,7 +11,6 @@ read; the test split is never opened here.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import signal
@@ -26,7 +25,7 @@ import keras
 from ..config import Params
 from ..errors import ConfigError, DataError
 from ..interrupts import Interrupted, StopFlag, signal_of, stop_signals_flag
-from ..store.atomic import atomic_path, write_json
+from ..store.atomic import atomic_path
 from ..store.store import Store
 from .calibration import calibrate
 from .data import Normaliser, files_dataset
@@ -34,6 +33,7 @@ from .losses import BatchLoss, MassLoss
 from .models import VIEWS, build_model, check_model_name, contains_simulator, uses_physics_fit
 from .physics_fit import PhysicsFit
 from .predict import predict_outputs
+from .record import HISTORY_FORMAT, TrainedOn, TrainingRecord
 
 BATCH_LOSS = "batch_loss"
 # Keras leaves XLA off on CPU-only machines. Whether compiling pays depends on the model
@@ -42,9 +42,6 @@ BATCH_LOSS = "batch_loss"
 # RNN steps 1.6-2x faster, the CNN's about even and the CRNN's 0.85x). Compiling costs
 # seconds per model: under "auto", long runs only.
 XLA_MIN_STEPS = 1000
-# The training record's format. 2: the model standardises ψ itself (records of format 1,
-# whose models took ψ standardised by the loader, are refused: they would score wrongly).
-HISTORY_FORMAT = 2
 
 
 def use_xla(cfg, total_steps: int) -> bool:
@@ -81,11 +78,11 @@ def with_store_params(params: Params, store: Store | Path,
                                generate=store.params.generate)
 
 
-def store_record(store: Store) -> dict:
+def trained_on(store: Store) -> TrainedOn:
     """What a model keeps of the store it was trained on."""
     stats = store.statistics
-    return {"params": store.manifest["params"], "train_mass_mean": stats["mass"]["mean"],
-            "n_train_samples": stats["n_train_samples"], "path": str(store.directory)}
+    return TrainedOn(params=store.manifest["params"], train_mass_mean=stats["mass"]["mean"],
+                     n_train_samples=stats["n_train_samples"], path=str(store.directory))
 
 
 def train_files(store: Store, train_samples: int | None) -> tuple[list[str], int]:
@@ -163,11 +160,11 @@ class StopAtStepEnd(keras.callbacks.Callback):
 
 def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
                 log: Callable[[str], None] = print,
-                verbose: bool = False) -> tuple[keras.Model, dict]:
+                verbose: bool = False) -> tuple[keras.Model, TrainingRecord]:
     """Fit ``name`` with ``params.train.<name>`` on ``store`` (a path is opened).
 
     ``params.physics`` must be the store's (see :func:`with_store_params`).
-    Returns the model and the history saved beside it.
+    Returns the model and the training record saved beside it.
     """
     check_model_name(name)
     cfg = params.train.model(name)
@@ -209,21 +206,19 @@ def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
                           f"{name}` to start again", signum) from None
     seconds = time.perf_counter() - started
     validation_predictions = predict_outputs(model, validation)
-    history = {
-        "format": HISTORY_FORMAT, "model": name, "config": params.to_dict()["train"][name],
-        "view": view,
-        "simulator": contains_simulator(name, cfg),
-        "physics_fit": physics_fit.record() if physics_fit is not None else None,
-        "store": store_record(store), "train_samples": n_train,
-        "parameters": int(model.count_params()), "train_seconds": seconds,
-        "step_loss": step_log.losses,
-        "epochs": [{key: float(values[i]) for key, values in fit.history.items()
-                    if BATCH_LOSS not in key} for i in range(len(fit.history["loss"]))],
-        "calibration": calibrate(validation_predictions, (physics.mass_low, physics.mass_high)),
-    }
+    history = TrainingRecord(
+        format=HISTORY_FORMAT, model=name, config=cfg, view=view,
+        simulator=contains_simulator(name, cfg),
+        physics_fit=physics_fit.record() if physics_fit is not None else None,
+        store=trained_on(store), train_samples=n_train,
+        parameters=int(model.count_params()), train_seconds=seconds,
+        step_loss=step_log.losses,
+        epochs=[{key: float(values[i]) for key, values in fit.history.items()
+                 if BATCH_LOSS not in key} for i in range(len(fit.history["loss"]))],
+        calibration=calibrate(validation_predictions, (physics.mass_low, physics.mass_high)))
     save_model(model, target)
-    write_json(Path(out_dir) / f"{name}.history.json", history)
-    last = history["epochs"][-1]
+    history.write(Path(out_dir) / f"{name}.history.json")
+    last = history.epochs[-1]
     log(f"{name}: trained in {seconds:.0f} s, loss {last['loss']:.4f}, "
         f"val_loss {last.get('val_loss', math.nan):.4f}")
     return model, history
@@ -256,25 +251,3 @@ def load_model(path: Path) -> keras.Model:
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         raise DataError(f"{path}: damaged or not a Keras model ({reason}); retrain it with "
                         f"`massfield train {path.stem}`") from None
-
-
-def read_history(path: Path) -> dict:
-    """A model's training record; DataError naming the file if it is missing or damaged."""
-    try:
-        history = json.loads(Path(path).read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path}: missing; run `massfield train` first") from None
-    except (OSError, ValueError):
-        raise DataError(f"{path}: damaged (not JSON); retrain the model with "
-                        f"`massfield train`") from None
-    missing = [key for key in ("model", "view", "calibration", "store", "config")
-               if not isinstance(history, dict) or key not in history]
-    if missing:
-        raise DataError(f"{path}: not a training record of this massfield (no {missing[0]}); "
-                        f"retrain the model with `massfield train`")
-    made = history.get("format", 1)  # records before format 2 had no key
-    if made != HISTORY_FORMAT:
-        raise DataError(f"{path}: made by another massfield (training record format {made!r}, "
-                        f"this one reads {HISTORY_FORMAT}); retrain the model with "
-                        f"`massfield train {history['model']}`")
-    return history

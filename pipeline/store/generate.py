@@ -42,7 +42,7 @@ from .manifest import (
     split_warning,
     write_manifest,
 )
-from .schema import expected_datasets, shard_name
+from .schema import expected_datasets, recorded_params, shard_name
 from .shard import generation_params, shard_params, summarize_shard, write_shard
 from .space import check_free_space
 
@@ -108,7 +108,7 @@ def _stored_params(directory: Path, manifest: dict | None) -> dict | None:
         if prove_shard(shard)[0] is not None:
             with h5py.File(shard, "r") as h5:
                 check_shard_schema(shard, h5.attrs.get("schema_version"))
-                return json.loads(h5.attrs["params"])
+                return recorded_params(h5)
     return None
 
 
@@ -198,7 +198,7 @@ def _proven_entry(path: Path, index: int, params: Params) -> dict | None:
         return None
     n = params.generate.shard_samples(index)
     with h5py.File(path, "r") as h5:
-        ours = (json.loads(h5.attrs["params"]) == shard_params(params)
+        ours = (recorded_params(h5) == shard_params(params)
                 and int(h5.attrs["shard_index"]) == index and int(h5.attrs["n_samples"]) == n
                 and all(h5[spec.name].shape == (n, *spec.shape(params.physics))
                         for spec in expected_datasets(params)))

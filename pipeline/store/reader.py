@@ -12,7 +12,6 @@ threads), so readers in different threads or processes never share one.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import h5py
@@ -21,6 +20,7 @@ import numpy as np
 from ..errors import DataError
 from .integrity import prove_shard, remember
 from .manifest import MANIFEST
+from .schema import recorded_params
 from .store import Store
 
 # What every model and baseline reads: the observed ψ and kept positions (the loaders
@@ -81,7 +81,7 @@ def shard_params(path: Path) -> dict:
     """The generation params (physics, generate) a shard carries."""
     try:
         with h5py.File(path, "r") as h5:
-            return json.loads(h5.attrs["params"])
+            return recorded_params(h5)
     except (OSError, KeyError, TypeError, ValueError):
         raise DataError(f"{path}: not a readable massfield shard (no params); "
                         f"check it with `massfield inspect --verify {path}`") from None
@@ -91,7 +91,7 @@ def shard_layout(path) -> tuple[int, int, int]:
     """(grid, time steps, downsample) of a shard; DataError if it is not one of ours."""
     try:
         with h5py.File(path, "r") as h5:
-            downsample = json.loads(h5.attrs["params"])["physics"]["downsample"]
+            downsample = recorded_params(h5)["physics"]["downsample"]
             return h5["potential"].shape[-1], h5["positions"].shape[1], int(downsample)
     except (OSError, KeyError, TypeError, ValueError):
         raise DataError(f"{path}: not a readable shard with potential, positions and params; "

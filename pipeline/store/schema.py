@@ -11,6 +11,7 @@ store grows in place).
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 
 import numpy as np
@@ -78,3 +79,14 @@ def expected_datasets(params: Params) -> tuple[DatasetSpec, ...]:
 
 def shard_name(index: int) -> str:
     return SHARD_PATTERN.format(index=index)
+
+
+def params_attribute(shard_params: dict) -> str:
+    """A shard's ``params`` root attribute: its shard params as sorted-key JSON."""
+    return json.dumps(shard_params, sort_keys=True)
+
+
+def recorded_params(h5) -> dict:
+    """The shard params an open shard records (KeyError, ValueError or TypeError if it
+    has none readable; callers say which file and what to do)."""
+    return json.loads(h5.attrs["params"])

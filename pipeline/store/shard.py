@@ -33,7 +33,7 @@ from .integrity import (
     file_sha256,
     update_digest,
 )
-from .schema import SCHEMA_VERSION, expected_datasets, shard_name
+from .schema import SCHEMA_VERSION, expected_datasets, params_attribute, shard_name
 
 BLOCK = 128  # samples made at a time
 
@@ -68,7 +68,7 @@ def _dataset_options(spec, shape: tuple[int, ...], level: int) -> dict:
 
 def _root_attributes(params: Params, index: int, n: int, seed: np.random.SeedSequence) -> dict:
     return {"schema_version": SCHEMA_VERSION, "package_version": __version__,
-            "params": json.dumps(shard_params(params), sort_keys=True),
+            "params": params_attribute(shard_params(params)),
             "shard_index": index, "n_samples": n,
             "shard_seed": json.dumps({"entropy": seed.entropy,
                                       "spawn_key": list(seed.spawn_key)})}

@@ -3,7 +3,6 @@ datasets; and ``--verify`` over either."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import h5py
@@ -13,6 +12,7 @@ from ..errors import DataError
 from .integrity import DATASET_DIGEST
 from .manifest import MANIFEST, read_manifest
 from .reader import SHARD_GLOB, shard_files
+from .schema import recorded_params
 from .verify import resimulate, verify_shard
 
 
@@ -66,7 +66,7 @@ def _shards_without_manifest(directory: Path) -> tuple[list[dict], dict]:
     for path in shard_files(directory):
         with h5py.File(path, "r") as h5:
             mass, redraws = h5["mass"][()], h5["redraws"][()]
-            params = params or json.loads(h5.attrs["params"])
+            params = params or recorded_params(h5)
         shards.append({"file": path.name, "n_samples": int(mass.size), "split": "?",
                        "bytes": path.stat().st_size, "redraws": int(redraws.sum()),
                        "mass": {"sum": float(mass.sum()), "min": float(mass.min()),
@@ -79,12 +79,12 @@ def describe_shard(path: Path) -> dict:
     try:
         with h5py.File(path, "r") as h5:
             attributes = {k: _plain(v) for k, v in h5.attrs.items()}
+            if isinstance(attributes.get("params"), str):  # JSON in the file: shown as a mapping
+                attributes["params"] = recorded_params(h5)
             datasets = [_describe_dataset(h5[name]) for name in sorted(h5.keys())]
     except OSError as exc:
         raise DataError(f"{path}: not a readable HDF5 file ({str(exc).splitlines()[0]}); "
                         f"check it with `massfield inspect --verify {path}`") from None
-    if isinstance(attributes.get("params"), str):
-        attributes["params"] = json.loads(attributes["params"])
     return {"file": str(path), "bytes": Path(path).stat().st_size, "attributes": attributes,
             "datasets": datasets}
 

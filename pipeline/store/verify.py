@@ -21,7 +21,7 @@ from ..errors import ConfigError
 from ..physics.encoding import cell_coordinate
 from ..physics.sample import make_samples, sample_streams
 from .integrity import check_against_entry, prove_shard
-from .schema import SCHEMA_VERSION, expected_datasets
+from .schema import SCHEMA_VERSION, expected_datasets, recorded_params
 
 ENCODING_TOLERANCE = 1e-4  # float32 weights: sums and centroids to this, in grid cells
 NUMERICALLY_EQUAL = 1e-9  # relative: last bits of float64 arithmetic, nothing physical
@@ -82,7 +82,7 @@ def _check_observation(h5: h5py.File, physics) -> list[str]:
 
 
 def _shard_params(h5: h5py.File):
-    return params_from_dict(json.loads(h5.attrs["params"]), "shard params")
+    return params_from_dict(recorded_params(h5), "shard params")
 
 
 def _check_contents(h5: h5py.File) -> list[str]:
