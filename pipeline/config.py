@@ -181,6 +181,8 @@ class ModelTrainConfig:
     epochs: int = 6
     steps_per_epoch: int | None = None  # None: one pass over the train split per epoch
     train_samples: int | None = None  # None: all; else the first train shards holding this many
+    validation_samples: int | None = None  # val_loss each epoch on the first validation
+    # shards holding this many (None: all); calibration always uses the whole split
     patience: int = 3  # early stopping on validation loss, in epochs; 0 = off
     seed: int = 0
     loss_every_step: bool = False  # recurrent: a loss after every time step (report §2.2.3)
@@ -202,6 +204,8 @@ class ModelTrainConfig:
                  f"{key}.steps_per_epoch", "must be ≥ 1 or null")
         _require(self.train_samples is None or self.train_samples >= 1,
                  f"{key}.train_samples", "must be ≥ 1 or null")
+        _require(self.validation_samples is None or self.validation_samples >= 1,
+                 f"{key}.validation_samples", "must be ≥ 1 or null")
         _require(self.patience >= 0, f"{key}.patience", "must be ≥ 0")
         _require(self.seed >= 0, f"{key}.seed", "must be ≥ 0")
         _require(self.width >= 1, f"{key}.width", "must be ≥ 1")

@@ -220,6 +220,10 @@ CASES = [
      "--set physics.size"),
     ("too few train samples", lambda c: train(c, c.store, "train.dnn.train_samples=1000"), 2,
      "train_samples"),
+    ("too few validation samples",
+     lambda c: train(c, c.store, "train.dnn.validation_samples=1000"), 2, "validation_samples"),
+    ("validation samples zero", lambda c: train(c, c.store, "train.dnn.validation_samples=0"),
+     2, "train.dnn.validation_samples"),
     # usage
     ("unknown command", lambda c: ["frobnicate"], 2, "frobnicate"),
     ("unknown option", lambda c: ["generate", "--frob"], 2, "--frob"),

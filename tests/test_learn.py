@@ -14,14 +14,14 @@ from click.testing import CliRunner
 
 from pipeline.cli import main
 from pipeline.config import MODEL_NAMES, ModelTrainConfig, Params, load_params
-from pipeline.errors import DataError
+from pipeline.errors import ConfigError, DataError
 from pipeline.learn.data import FEED_FORWARD, RECURRENT, Normaliser, split_dataset
 from pipeline.learn.layers import StandardisePotential
 from pipeline.learn.models import build_model, input_shape, uses_physics_fit
 from pipeline.learn.physics_fit import MISFIT_FLOOR, PhysicsFit
 from pipeline.learn.predict import predict_outputs
 from pipeline.learn.record import HISTORY_FORMAT, TrainedOn, TrainingRecord
-from pipeline.learn.train import XLA_MIN_STEPS, load_model, train_model, use_xla
+from pipeline.learn.train import XLA_MIN_STEPS, load_model, split_files, train_model, use_xla
 from pipeline.physics.inversion import fit_and_misfit, snapshot_variances
 from pipeline.store.reader import read_arrays, store_files
 from pipeline.store.store import Store
@@ -253,6 +253,20 @@ def test_train_reads_the_manifest_once(tiny_store, tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "dnn.keras").exists()
     assert opened == [str(tiny_store / "manifest.json")]
+
+
+def test_split_files_takes_the_first_shards_holding_enough(tiny_store):
+    """train_samples and validation_samples take whole shards from the front of a split:
+    a subset that does not depend on the order anything else ran in."""
+    store = Store.open(tiny_store)
+    train = [str(p) for p in store.files("train")]
+    assert split_files(store, "train", None) == (train, 24)
+    assert split_files(store, "train", 9) == (train[:2], 16)
+    assert split_files(store, "train", 8) == (train[:1], 8)
+    assert split_files(store, "validation", 8) == ([str(store.files("validation")[0])], 8)
+    with pytest.raises(ConfigError, match="validation_samples 9: the validation split .* "
+                                          "holds only 8"):
+        split_files(store, "validation", 9)
 
 
 def _record(tmp_path) -> tuple[TrainingRecord, Path]:

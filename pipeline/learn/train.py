@@ -85,19 +85,19 @@ def trained_on(store: Store) -> TrainedOn:
                      n_train_samples=stats["n_train_samples"], path=str(store.directory))
 
 
-def train_files(store: Store, train_samples: int | None) -> tuple[list[str], int]:
-    """The train shards, or the first of them holding ``train_samples`` samples, and how
+def split_files(store: Store, split: str, samples: int | None) -> tuple[list[str], int]:
+    """The shards of ``split``, or the first of them holding ``samples`` samples, and how
     many samples they hold."""
     chosen, total = [], 0
-    for entry, path in zip(store.entries("train"), store.files("train"), strict=True):
-        if train_samples is not None and total >= train_samples:
+    for entry, path in zip(store.entries(split), store.files(split), strict=True):
+        if samples is not None and total >= samples:
             break
         chosen.append(str(path))
         total += entry.n_samples
-    if train_samples is not None and total < train_samples:
-        raise ConfigError(f"train_samples {train_samples}: the train split of "
-                          f"{store.directory} holds only {total}; generate a larger store or "
-                          f"ask for fewer")
+    if samples is not None and total < samples:
+        key = "train_samples" if split == "train" else f"{split}_samples"
+        raise ConfigError(f"{key} {samples}: the {split} split of {store.directory} holds "
+                          f"only {total}; generate a larger store or ask for fewer")
     return chosen, total
 
 
@@ -171,13 +171,18 @@ def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
     store = open_store(store)
     physics = params.physics
     view = VIEWS[name]
-    files, n_train = train_files(store, cfg.train_samples)
+    files, n_train = split_files(store, "train", cfg.train_samples)
+    calibration_files, _ = split_files(store, "validation", None)
+    monitored_files, _ = split_files(store, "validation", cfg.validation_samples)
     steps = cfg.steps_per_epoch or max(1, n_train // cfg.batch_size)
     physics_fit = PhysicsFit.measure(files, physics) if uses_physics_fit(name, cfg) else None
     train = files_dataset(files, view, cfg.batch_size, shuffle_seed=cfg.seed, repeat=True,
                           fit=physics_fit)
-    validation = files_dataset([str(p) for p in store.files("validation")], view, 256,
-                               fit=physics_fit)
+    validation = files_dataset(calibration_files, view, 256, fit=physics_fit)
+    # val_loss each epoch, for early stopping, on the first validation shards only: with a
+    # mass scan, a pass over 5,000 samples cost more than the epoch's training steps
+    monitored = (validation if monitored_files == calibration_files
+                 else files_dataset(monitored_files, view, 256, fit=physics_fit))
     model = build_model(name, cfg, physics, Normaliser.from_statistics(store.statistics))
     compile_model(model, cfg, steps * cfg.epochs)
     step_log, epoch_log = StepLog(), EpochLog(log if verbose else lambda line: None, cfg.epochs)
@@ -194,7 +199,7 @@ def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
         with warnings.catch_warnings(), stop_signals_flag() as stop:
             # Keras warns, wrongly, that a validation set ran dry
             warnings.filterwarnings("ignore", message="Your input ran out of data")
-            fit = model.fit(train, validation_data=validation, epochs=cfg.epochs,
+            fit = model.fit(train, validation_data=monitored, epochs=cfg.epochs,
                             steps_per_epoch=steps, callbacks=[*callbacks, StopAtStepEnd(stop)],
                             shuffle=False, verbose=0)
             stop.check()
