@@ -19,6 +19,12 @@ TINY_GENERATE = {"seed": 7, "n_samples": 40, "shard_size": 8,
                  "splits": {"train": 0.6, "validation": 0.2, "test": 0.2}}
 
 
+def pytest_collection_modifyitems(items):
+    """The `dvc repro` test first: pytest-xdist hands tests out in collection order, and
+    this one, minutes long, then runs beside the rest instead of alone at the end."""
+    items.sort(key=lambda item: item.path.name != "test_pipeline_dvc.py")
+
+
 def write_params(path: Path, **sections) -> Path:
     """A params.yaml: the defaults, tiny generate sizes, then ``sections`` merged in."""
     raw = Params().to_dict()

@@ -96,6 +96,12 @@ def _earlier_record(model: Path) -> None:
     path.write_text(json.dumps({**record, "normaliser": {"mean": 0.0, "std": 1.0}}))
 
 
+def _format_2_record(model: Path) -> None:
+    """A record of format 2, whose calibration bins are of the predicted mass."""
+    path = model.with_name(f"{model.stem}.history.json")
+    path.write_text(json.dumps({**json.loads(path.read_text()), "format": 2}))
+
+
 def _record_without(key: str):
     def damage(model: Path) -> None:
         path = model.with_name(f"{model.stem}.history.json")
@@ -262,7 +268,10 @@ CASES = [
         c, lambda p: p.with_name("rnn.history.json").write_text("{"))), 1, "rnn.history.json"),
     ("evaluate earlier record", lambda c: evaluate(c, models=broken_model(c, _earlier_record)),
      1, "rnn.history.json: made by another massfield (training record format 1, this one "
-        "reads 2); retrain the model with `massfield train rnn`"),
+        "reads 3); retrain the model with `massfield train rnn`"),
+    ("evaluate record calibrated on the predicted mass", lambda c: evaluate(
+        c, models=broken_model(c, _format_2_record)), 1, "rnn.history.json: made by another "
+        "massfield (training record format 2, this one reads 3)"),
     ("evaluate record short of a field", lambda c: evaluate(c, models=broken_model(
         c, _record_without("calibration"))), 1, "rnn.history.json: not a training record of "
         "this massfield (no calibration); retrain the model with `massfield train rnn`"),

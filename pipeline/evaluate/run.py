@@ -155,14 +155,22 @@ def fine_field_note(reproduced: np.ndarray) -> str | None:
 
 
 def score_model(path: Path, model, history: TrainingRecord, files: list[Path],
-                mass: np.ndarray) -> tuple[ModelScores, dict]:
-    """Metrics and per-sample columns of one saved model."""
+                mass: np.ndarray, features: dict | None = None) -> tuple[ModelScores, dict]:
+    """Metrics and per-sample columns of one saved model. ``features`` (a dict, kept by the
+    caller across models) holds the physics-fit inputs per fit: the DNN and CNN trained on
+    one store share theirs, and the fit is half of a hybrid's scoring time."""
     from ..learn.calibration import predictive
     from ..learn.physics_fit import PhysicsFit
     from ..learn.predict import predict_files
 
-    raw = predict_files(model, [str(f) for f in files], history.view,
-                        PhysicsFit.from_history(history))
+    names = [str(f) for f in files]
+    fit = PhysicsFit.from_history(history)
+    shared = None
+    if fit is not None and features is not None:
+        shared = features.get(repr(fit))
+        if shared is None:
+            shared = features[repr(fit)] = fit.shard_features(names)
+    raw = predict_files(model, names, history.view, fit, features=shared)
     if not np.array_equal(raw["mass"], mass.astype(np.float32).astype(np.float64)):
         raise DataError(f"{path}: the loader and the baseline read different samples")
     calibration = history.calibration
@@ -242,9 +250,9 @@ def evaluate(data_dir: Path, models_dir: Path, metrics_path: Path, predictions_p
     for note in notes:
         log(f"note: {note}")
     log(f"physics inversion baseline: R² {baselines['physics_inversion']['r2']:.4f}")
-    scores = {}
+    scores, features = {}, {}
     for key, (path, model, history) in models.items():
-        scores[key], model_columns = score_model(path, model, history, files, mass)
+        scores[key], model_columns = score_model(path, model, history, files, mass, features)
         shift = [f"physics.{name} {a} (trained) vs {b}" for name, a, b in physics_differences(
             history.store.params["physics"], given["physics"])]
         if shift:  # only with --allow-shift: these scores are a distribution-shift experiment

@@ -116,15 +116,18 @@ def split_dataset(directory: Path, split: str, view: str, batch_size: int, *,
 
 def files_dataset(files: list[str], view: str, batch_size: int, *,
                   shuffle_seed: int | None = None, repeat: bool = False,
-                  fit: PhysicsFit | None = None) -> tf.data.Dataset:
+                  fit: PhysicsFit | None = None,
+                  features: dict[str, np.ndarray] | None = None) -> tf.data.Dataset:
     """Batches of (input view, mass) over shard files; with ``fit``, of ((view, physics-fit
-    features), mass), the features computed here for every shard before the first batch.
+    features), mass), the features computed here for every shard before the first batch,
+    unless given (``features``: :meth:`PhysicsFit.shard_features` of these files or more,
+    for callers that read the same shards with the same fit twice).
 
     With ``shuffle_seed``, every pass visits the shards in a new seeded order, four at a
     time, each shard's samples in a new seeded order; without it, in file order.
     """
     grid, steps, downsample = shard_layout(files[0])
-    fits = fit.shard_features(files) if fit is not None else None
+    fits = features if features is not None or fit is None else fit.shard_features(files)
     signature = (tf.TensorSpec((None, grid, grid), tf.float32),
                  tf.TensorSpec((None, steps, 2), tf.float64),
                  *([tf.TensorSpec((None, FEATURES), tf.float32)] if fits else []),

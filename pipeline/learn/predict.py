@@ -63,6 +63,9 @@ def file_batches(model: keras.Model, files: list[str], view: str, fit: PhysicsFi
 
 
 def predict_files(model: keras.Model, files: list[str], view: str, fit: PhysicsFit | None = None,
-                  batch_size: int = 256) -> dict[str, np.ndarray]:
-    """Predictions for every sample of ``files``, in file order."""
-    return predict_outputs(model, files_dataset(files, view, batch_size, fit=fit))
+                  batch_size: int = 256, features: dict[str, np.ndarray] | None = None
+                  ) -> dict[str, np.ndarray]:
+    """Predictions for every sample of ``files``, in file order (``features``: see
+    :func:`~.data.files_dataset`)."""
+    return predict_outputs(model, files_dataset(files, view, batch_size, fit=fit,
+                                                features=features))

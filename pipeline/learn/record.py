@@ -20,7 +20,9 @@ from ..store.atomic import write_json
 
 # 2: the model standardises ψ itself (records of format 1, whose models took ψ
 # standardised by the loader, are refused: they would score wrongly).
-HISTORY_FORMAT = 2
+# 3: calibration bins are of the true mass, not the predicted (format 2 records would be
+# read with the wrong bins: refused).
+HISTORY_FORMAT = 3
 CALIBRATION_KEYS = ("method", "space", "edges", "lower", "upper", "mass_range")
 
 

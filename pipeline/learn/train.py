@@ -95,9 +95,9 @@ def split_files(store: Store, split: str, samples: int | None) -> tuple[list[str
         chosen.append(str(path))
         total += entry.n_samples
     if samples is not None and total < samples:
-        key = "train_samples" if split == "train" else f"{split}_samples"
-        raise ConfigError(f"{key} {samples}: the {split} split of {store.directory} holds "
-                          f"only {total}; generate a larger store or ask for fewer")
+        raise ConfigError(f"{split}_samples {samples}: the {split} split of "
+                          f"{store.directory} holds only {total}; generate a larger store "
+                          f"or ask for fewer")
     return chosen, total
 
 
@@ -178,11 +178,13 @@ def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
     physics_fit = PhysicsFit.measure(files, physics) if uses_physics_fit(name, cfg) else None
     train = files_dataset(files, view, cfg.batch_size, shuffle_seed=cfg.seed, repeat=True,
                           fit=physics_fit)
-    validation = files_dataset(calibration_files, view, 256, fit=physics_fit)
+    features = physics_fit.shard_features(calibration_files) if physics_fit else None
+    validation = files_dataset(calibration_files, view, 256, fit=physics_fit, features=features)
     # val_loss each epoch, for early stopping, on the first validation shards only: with a
     # mass scan, a pass over 5,000 samples cost more than the epoch's training steps
     monitored = (validation if monitored_files == calibration_files
-                 else files_dataset(monitored_files, view, 256, fit=physics_fit))
+                 else files_dataset(monitored_files, view, 256, fit=physics_fit,
+                                    features=features))
     model = build_model(name, cfg, physics, Normaliser.from_statistics(store.statistics))
     compile_model(model, cfg, steps * cfg.epochs)
     step_log, epoch_log = StepLog(), EpochLog(log if verbose else lambda line: None, cfg.epochs)
