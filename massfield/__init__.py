@@ -4,6 +4,9 @@ one users import). See README.md, "Python API"."""
 from pipeline import __version__
 from pipeline.api import (
     FIELDS,
+    ConfigError,
+    DataError,
+    MassfieldError,
     Params,
     ShardEntry,
     Store,
@@ -14,5 +17,6 @@ from pipeline.api import (
     read_split,
 )
 
-__all__ = ["FIELDS", "Params", "ShardEntry", "Store", "__version__", "batches", "generate",
-           "load_params", "open_store", "read_split"]
+__all__ = ["FIELDS", "ConfigError", "DataError", "MassfieldError", "Params", "ShardEntry",
+           "Store", "__version__", "batches", "generate", "load_params", "open_store",
+           "read_split"]

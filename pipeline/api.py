@@ -1,7 +1,10 @@
 """The Python API, published as ``import massfield``: open a store, read a split, iterate
 shuffled batches, generate a store. The ``massfield`` command uses the same functions.
 
-Nothing here imports TensorFlow or PyTorch (``massfield.torch`` is the PyTorch reader).
+Every user mistake raises a :class:`MassfieldError` (:class:`ConfigError` for arguments and
+params, :class:`DataError` for files) whose message is one line naming the file or key and
+the fix, as the command line prints it. Nothing here imports TensorFlow or PyTorch
+(``massfield.torch`` is the PyTorch reader).
 """
 
 from __future__ import annotations
@@ -12,14 +15,15 @@ from pathlib import Path
 import numpy as np
 
 from .config import DEFAULT_PARAMS, Params, load_params
+from .errors import ConfigError, DataError, MassfieldError
 from .readers.batches import numpy_batches
 from .readers.order import FIELDS
 from .store.generate import generate_store
 from .store.reader import read_arrays
 from .store.store import ShardEntry, Store
 
-__all__ = ["FIELDS", "Params", "ShardEntry", "Store", "batches", "generate", "load_params",
-           "open_store", "read_split"]
+__all__ = ["FIELDS", "ConfigError", "DataError", "MassfieldError", "Params", "ShardEntry",
+           "Store", "batches", "generate", "load_params", "open_store", "read_split"]
 
 
 def open_store(directory: str | Path) -> Store:

@@ -104,9 +104,13 @@ class PhysicsConfig:
         _require(0 <= x < self.size and 0 <= y < self.size, "physics.start",
                  f"must lie inside the grid [0, {self.size})")
         _require(self.max_redraws >= 0, "physics.max_redraws", "must be ≥ 0")
-        for key in ("position_noise", "potential_noise"):
-            _require(getattr(self, key) >= 0, f"physics.{key}",
-                     f"must be ≥ 0 (a standard deviation), got {getattr(self, key)}")
+        # σ beyond the grid (positions) or ten times ψ's span (≈ 2) leaves nothing to
+        # observe, and far beyond, a value that is no longer finite (1e308 px)
+        for key, bound, unit in (("position_noise", self.size, "px: the grid's size"),
+                                 ("potential_noise", 20.0, ": ten times ψ's span")):
+            sigma = getattr(self, key)
+            _require(0 <= sigma <= bound, f"physics.{key}",
+                     f"must be a standard deviation in [0, {bound:g}{unit}], got {sigma}")
 
     @property
     def noisy(self) -> bool:

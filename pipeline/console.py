@@ -17,6 +17,7 @@ import sys
 import click
 import yaml
 
+from . import watchdog
 from .errors import MassfieldError
 from .interrupts import signal_of, stop_signals_raise
 
@@ -34,6 +35,7 @@ def user_errors(command):
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        watchdog.arm()
         try:
             with stop_signals_raise():
                 return command(*args, **kwargs)

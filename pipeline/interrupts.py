@@ -4,7 +4,8 @@ SIGTERM is what SLURM sends at a job's time limit, Kubernetes on eviction and ``
 by default; SIGHUP comes when a terminal closes. Each becomes :class:`Interrupted` (a
 ``KeyboardInterrupt``, so every path that already cleans up after Ctrl-C does so for all
 three), and the command exits with 128 + the signal's number — 130, 143, 129 — the code a
-shell, SLURM and Kubernetes report for a process ended by that signal.
+shell, SLURM and Kubernetes report for a process ended by that signal. A command stuck in
+native code, where no handler can run, is ended by the watchdog (watchdog.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import contextlib
 import signal
 import threading
 from collections.abc import Iterator
+
+from . import watchdog
 
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
                      if hasattr(signal, name))
@@ -39,17 +42,35 @@ def signal_of(exc: BaseException) -> int:
     return getattr(exc, "signum", signal.SIGINT)
 
 
+def _install(signum: int, handler):
+    """``signal.signal``; where the watchdog watches (a command), the handler is one-shot
+    and re-arms itself when it runs (watchdog.py): a process stuck in native code, whose
+    handler never runs, then dies of the watchdog's second signal."""
+    handler = getattr(handler, "rearms", handler)
+    if not (callable(handler) and watchdog.armed()):
+        return signal.signal(signum, handler)
+
+    def rearming(number, frame):
+        _install(number, handler)
+        handler(number, frame)
+
+    rearming.rearms = handler
+    previous = signal.signal(signum, rearming)
+    watchdog.one_shot(signum)
+    return previous
+
+
 @contextlib.contextmanager
 def _handlers(handler) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield  # signals are the main thread's to handle
         return
-    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+    previous = {signum: _install(signum, handler) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
         for signum, old in previous.items():
-            signal.signal(signum, old)
+            _install(signum, old)
 
 
 def _raise(signum, frame):

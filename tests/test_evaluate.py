@@ -310,3 +310,25 @@ def test_evaluate_names_nested_models_and_scores_only_those_asked_for(tiny_store
                                        str(models), "--only", "psi-*"])
     assert result.exit_code == 1
     assert "no trained model matches 'psi-*'" in result.output and "exact-dnn" in result.output
+
+
+def test_two_models_in_one_folder_are_both_scored_under_their_own_names(tiny_store,
+                                                                        tiny_models, tmp_path):
+    """Two `train --out DIR/p0.3` runs leave dnn.keras and rnn.keras side by side: each is
+    scored, as p0.3-dnn and p0.3-rnn; a folder of one model keeps the folder's name."""
+    models = tmp_path / "models"
+    for name in ("dnn", "rnn"):
+        shutil.copytree(tiny_models / name, models / "p0.3", dirs_exist_ok=True)
+    shutil.copytree(tiny_models / "rnn", models / "alone")
+    metrics = tmp_path / "m.json"
+    result = CliRunner().invoke(main, ["evaluate", "--data", str(tiny_store), "--models",
+                                       str(models), "--metrics", str(metrics),
+                                       "--predictions", str(tmp_path / "p.csv")])
+    assert result.exit_code == 0, result.output
+    assert sorted(json.loads(metrics.read_text())["models"]) == ["alone", "p0.3-dnn",
+                                                                 "p0.3-rnn"]
+    shutil.copy(tiny_models / "rnn" / "rnn.keras", models / "alone.keras")  # "alone" twice
+    result = CliRunner().invoke(main, ["evaluate", "--data", str(tiny_store), "--models",
+                                       str(models), "--metrics", str(metrics)])
+    assert result.exit_code == 1
+    assert "would both be named 'alone' in the metrics" in result.output, result.output

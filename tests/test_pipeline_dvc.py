@@ -73,6 +73,12 @@ def test_dvc_repro_runs_everything_once_then_only_what_changed(tmp_path):
     table = repo / "pipeline/commands/table.py"  # no stage runs `massfield table`
     table.write_text(table.read_text() + "# a one-line edit\n")
     assert "up to date" in _run("dvc", "status", "dvc.yaml", cwd=repo)
+    cluster = repo / "pipeline/store/cluster.py"  # only `massfield generate` runs it
+    original = cluster.read_text()
+    cluster.write_text(original + "# a one-line edit\n")
+    stale = yaml.safe_load(_run("dvc", "status", "--json", "dvc.yaml", cwd=repo))
+    assert set(stale) == {"generate", "generate_holdout"}, stale
+    cluster.write_text(original)
     # only the CRNN's training is stale after changing train.crnn (what reads its model
     # follows it: DVC's graph, not ours, so not re-run here)
     _set_params(repo / "params.yaml", lambda p: p["train"]["crnn"].update(learning_rate=0.001))

@@ -134,3 +134,23 @@ def test_hugging_face_datasets_reads_the_checked_files_of_a_split(tiny_store, tm
     ours = massfield.read_split(store, "train")
     np.testing.assert_array_equal(np.asarray(rows["mass"]), ours["mass"])
     np.testing.assert_array_equal(np.asarray(rows[5]["positions"]), ours["positions"][5])
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda store: next(massfield.batches(store, "train", 0)),
+     "batch_size must be a whole number ≥ 1, got 0"),
+    (lambda store: next(massfield.batches(store, "train", 2.5)),
+     "batch_size must be a whole number ≥ 1, got 2.5"),
+    (lambda store: next(massfield.batches(store, "train", 4, seed=-1)),
+     "seed must be a whole number ≥ 0, got -1"),
+    (lambda store: massfield.read_split(store, "tarin"),
+     "split 'tarin' is not one of train, validation, test"),
+    (lambda store: massfield.torch.ShardBatches(store, "train", 0),
+     "batch_size must be a whole number ≥ 1, got 0"),
+], ids=["batch 0", "batch 2.5", "seed -1", "split typo", "torch batch 0"])
+def test_api_arguments_get_the_command_lines_one_line_errors(call, message, tiny_store):
+    import massfield.torch
+
+    with pytest.raises(massfield.ConfigError) as raised:
+        call(massfield.open_store(tiny_store))
+    assert str(raised.value) == message or str(raised.value).startswith(message)

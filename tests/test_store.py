@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,15 +15,17 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from distributed import LocalCluster
 
 from conftest import write_params
+from pipeline.cli import main
 from pipeline.config import SplitFractions, load_params
 from pipeline.errors import ConfigError, DataError
 from pipeline.store.generate import generate_store
 from pipeline.store.lock import store_lock
 from pipeline.store.manifest import assign_splits, read_manifest, read_stats
-from pipeline.store.schema import DATASETS, SPLITS
+from pipeline.store.schema import DATASETS, SPLITS, shard_name
 from pipeline.store.shard import shard_image
 from pipeline.store.summary import verify_location
 
@@ -286,3 +289,25 @@ def test_same_bytes_when_something_holds_the_datasets(tiny_store, monkeypatch):
     monkeypatch.setattr(h5py.Group, "create_dataset", holding)
     assert shard_image(1, params)[0] == plain and held
     assert plain == (tiny_store / "shard-00001.h5").read_bytes()
+
+
+def test_shards_past_the_stores_end_are_named_and_a_growth_uses_them(tiny_store, tmp_path):
+    """A growth stopped mid-run, then the store re-run at its old size, leaves shard files
+    past the manifest's end: verify says what they are (not damage, exit 0), and growing
+    again keeps those that prove themselves."""
+    grown = load_params(tiny_store.parent / "params.yaml", ("generate.n_samples=64",))
+    generate_store(grown, tmp_path / "big", scheduler="synchronous")
+    store = tmp_path / "store"
+    shutil.copytree(tiny_store, store)
+    for index in (5, 6, 7):
+        shutil.copy(tmp_path / "big" / shard_name(index), store / shard_name(index))
+    result = CliRunner().invoke(main, ["inspect", "--verify", str(store)])
+    assert result.exit_code == 0, result.output
+    assert ("5 shards checked against manifest.json, schema and values; 3 shard files past "
+            "the store's end (shard-00005.h5 … shard-00007.h5), left by a larger run that "
+            "was stopped, are not part of it") in result.output
+    plans = []
+    generate_store(grown, store, scheduler="synchronous",
+                   on_plan=lambda todo, total: plans.append((todo, total)))
+    assert plans == [(0, 8)]
+    assert _bytes(store) == _bytes(tmp_path / "big")

@@ -12,6 +12,7 @@ row per sample.
 
 from __future__ import annotations
 
+import collections
 import csv
 import dataclasses
 import fnmatch
@@ -77,21 +78,30 @@ def evaluation_files(location: Path, store: Store | None,
     return (store.files(), "all shards") if all_shards else (store.files("test"), "test split")
 
 
-def model_key(path: Path, models_dir: Path) -> str:
+def model_key(path: Path, models_dir: Path, alone: bool = True) -> str:
     """A model's name in metrics: its folders below ``models_dir`` joined by "-"
     (data/models/dnn-no-scan/dnn.keras → "dnn-no-scan"; models/pos-1/crnn/crnn.keras →
-    "pos-1-crnn"), or its own name when it lies directly in ``models_dir``."""
+    "pos-1-crnn"), then its own name unless it is ``alone`` in its folder
+    (models/p0.3/cnn.keras beside crnn.keras → "p0.3-cnn"), or its own name when it lies
+    directly in ``models_dir``."""
     folders = path.parent.relative_to(models_dir).parts
-    return "-".join(folders) if folders else path.stem
+    return "-".join([*folders, *([] if alone and folders else [path.stem])])
 
 
 def trained_models(models_dir: Path, only: str | None = None) -> dict[str, Path]:
     """Every MODEL.keras under ``models_dir`` by :func:`model_key`; with ``only``, those whose
-    key matches one of its comma-separated fnmatch patterns ("crnn,rnn", "pos-*")."""
+    key matches one of its comma-separated fnmatch patterns ("crnn,rnn", "pos-*"). Two
+    models never share a name: DataError if the folders make one twice."""
     models_dir = Path(models_dir)
-    found = {}
-    for path in sorted(models_dir.glob("**/*.keras")):
-        found.setdefault(model_key(path, models_dir), path)
+    paths = sorted(models_dir.glob("**/*.keras"))
+    per_folder = collections.Counter(path.parent for path in paths)
+    found: dict[str, Path] = {}
+    for path in paths:
+        key = model_key(path, models_dir, alone=per_folder[path.parent] == 1)
+        if key in found:
+            raise DataError(f"{found[key]} and {path} would both be named {key!r} in the "
+                            f"metrics; move one into a folder of its own")
+        found[key] = path
     return matching(found, only)
 
 

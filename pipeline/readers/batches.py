@@ -13,7 +13,7 @@ import numpy as np
 
 from ..store.reader import read_shard
 from ..store.store import Store
-from .order import FIELDS, GROUP, Transform, epoch_blocks, gather
+from .order import FIELDS, GROUP, Transform, epoch_blocks, gather, require_count
 
 
 def numpy_batches(store: Store, split: str, batch_size: int, *, seed: int = 0,
@@ -25,6 +25,7 @@ def numpy_batches(store: Store, split: str, batch_size: int, *, seed: int = 0,
     ``normalise`` standardises ψ with the store's train statistics, as the tf.data loader
     does; ``encode`` adds the four-warm ``encoding`` of the observed positions.
     """
+    batch_size = require_count("batch_size", batch_size)
     files = store.files(split)
     sizes = [entry.n_samples for entry in store.entries(split)]
     transform = Transform(store, normalise, encode)

@@ -28,7 +28,7 @@ import torch.utils.data
 
 from ..store.reader import read_shard
 from ..store.store import Store
-from .order import FIELDS, GROUP, Transform, epoch_order, gather
+from .order import FIELDS, GROUP, Transform, epoch_order, gather, require_count
 
 
 class ShardDataset(torch.utils.data.Dataset):
@@ -78,10 +78,8 @@ class ShardBatches(ShardDataset):
 
     def __init__(self, store: Store, split: str, batch_size: int, *,
                  drop_remainder: bool = False, **options) -> None:
+        self.batch_size = require_count("batch_size", batch_size)
         super().__init__(store, split, **options)
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be ≥ 1, not {batch_size}")
-        self.batch_size = int(batch_size)
         whole, rest = divmod(len(self.order), self.batch_size)
         self.n_batches = whole + (1 if rest and not drop_remainder else 0)
 

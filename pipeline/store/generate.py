@@ -22,14 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import h5py
-
 from ..config import Params, params_from_dict
 from ..errors import ConfigError, DataError
 from ..interrupts import Interrupted, signal_of
 from .atomic import remove_partials, write_json
 from .cluster import check_scheduler, is_dask_failure, run_on_dask
-from .integrity import file_sha256, prove_shard
+from .integrity import examine, file_sha256
 from .lock import store_lock
 from .manifest import (
     MANIFEST,
@@ -42,7 +40,7 @@ from .manifest import (
     split_warning,
     write_manifest,
 )
-from .schema import expected_datasets, recorded_params, shard_name
+from .schema import expected_datasets, shard_name
 from .shard import generation_params, shard_params, summarize_shard, write_shard
 from .space import check_free_space
 
@@ -95,31 +93,27 @@ def _target(directory: Path) -> dict | None:
 
 def _stored_params(directory: Path, manifest: dict | None) -> dict | None:
     """The params of what is already in ``directory``: the manifest's (the store's), else
-    params.json's (a killed run's), else a proven shard's (without ``generate.n_samples``)."""
+    params.json's (a killed run's), else a proven shard's (without ``generate.n_samples``).
+    Shards without a record are read in the sandbox (integrity.examine): unproven bytes."""
     if manifest is not None:
         return manifest["params"]
     target = _target(directory)
+    facts = [(shard, examine(shard)) for shard in sorted(directory.glob("shard-*.h5"))]
+    for shard, found in facts:  # of this schema, every one that can say
+        if found["schema_version"] is not None:
+            check_shard_schema(shard, found["schema_version"])
     if target is not None:
-        for shard in sorted(directory.glob("shard-*.h5")):  # of this schema, all of them
-            with h5py.File(shard, "r") as h5:
-                check_shard_schema(shard, h5.attrs.get("schema_version"))
         return target
-    for shard in sorted(directory.glob("shard-*.h5")):
-        if prove_shard(shard)[0] is not None:
-            with h5py.File(shard, "r") as h5:
-                check_shard_schema(shard, h5.attrs.get("schema_version"))
-                return recorded_params(h5)
-    return None
+    return next((found["params"] for _, found in facts if found["content"] is not None), None)
 
 
 def _inferred_size(directory: Path, raw: dict) -> int:
     """Samples of a store whose manifest is lost: up to the end of its last proven shard."""
     size, found = raw["generate"]["shard_size"], 0
     for shard in sorted(directory.glob("shard-*.h5")):
-        if prove_shard(shard)[0] is not None:
-            with h5py.File(shard, "r") as h5:
-                found = max(found, int(h5.attrs["shard_index"]) * size
-                            + int(h5.attrs["n_samples"]))
+        facts = examine(shard)
+        if facts["content"] is not None:
+            found = max(found, facts["shard_index"] * size + facts["n_samples"])
     return found
 
 
@@ -191,27 +185,30 @@ def _prepare(directory: Path, params: Params, overwrite: bool, stored: dict | No
     _clear(directory)
 
 
-def _proven_entry(path: Path, index: int, params: Params) -> dict | None:
+def _proven_entry(path: Path, index: int, params: Params,
+                  notes: list[str]) -> dict | None:
     """The entry of a shard without a manifest record, if it proves itself and is ours."""
-    content, _ = prove_shard(path)
-    if content is None:
+    facts = examine(path)
+    if facts["content"] is None:
+        notes.append(f"{path.name}: {facts['problem']}; made again")
         return None
     n = params.generate.shard_samples(index)
-    with h5py.File(path, "r") as h5:
-        ours = (recorded_params(h5) == shard_params(params)
-                and int(h5.attrs["shard_index"]) == index and int(h5.attrs["n_samples"]) == n
-                and all(h5[spec.name].shape == (n, *spec.shape(params.physics))
-                        for spec in expected_datasets(params)))
-    return summarize_shard(path, content) if ours else None
+    ours = (facts["params"] == shard_params(params) and facts["shard_index"] == index
+            and facts["n_samples"] == n
+            and all(facts["shapes"].get(spec.name) == [n, *spec.shape(params.physics)]
+                    for spec in expected_datasets(params)))
+    return summarize_shard(path, facts["content"]) if ours else None
 
 
-def plan_store(directory: Path, params: Params, manifest: dict | None) -> Plan:
-    """Which shards are present and proven intact (kept) and which must be made.
+def plan_store(directory: Path, params: Params, manifest: dict | None,
+               notes: list[str] | None = None) -> Plan:
+    """Which shards are present and proven intact (kept) and which must be made; a shard
+    made again because it is damaged gets a line in ``notes``.
 
     A shard the manifest records is kept only with the recorded bytes; one it does not
     record (or with no usable manifest) only if it proves itself by the checksums it carries.
     """
-    plan = Plan()
+    plan, notes = Plan(), notes if notes is not None else []
     known = {e["index"]: e for e in manifest["shards"]} if manifest else {}
     for index in range(params.generate.n_shards):
         path = directory / shard_name(index)
@@ -219,10 +216,14 @@ def plan_store(directory: Path, params: Params, manifest: dict | None) -> Plan:
         if path.exists():
             record = known.get(index)
             if record is None:  # a killed run's shard, or a lost manifest: prove it
-                entry = _proven_entry(path, index, params)
-            elif (record["n_samples"] == params.generate.shard_samples(index)
-                  and file_sha256(path) == record["sha256"]):
-                entry = record  # else remade: to the recorded bytes, or completed (grown)
+                entry = _proven_entry(path, index, params, notes)
+            elif record["n_samples"] == params.generate.shard_samples(index):
+                if file_sha256(path) == record["sha256"]:
+                    entry = record
+                else:
+                    notes.append(f"{path.name}: its bytes differ from {MANIFEST}'s checksum "
+                                 f"(damaged); made again")
+            # else completed: a grown store's last shard
         if entry is None:
             path.unlink(missing_ok=True)
             plan.todo.append(index)
@@ -283,7 +284,7 @@ def generate_store(params: Params, directory: Path, *, workers: int | None = Non
         notes: list[str] = []
         manifest, stored = _existing(directory, overwrite, notes)
         _prepare(directory, params, overwrite, stored)
-        plan = plan_store(directory, params, manifest)
+        plan = plan_store(directory, params, manifest, notes)
         warning = split_warning(params)
         for note in notes + ([warning] if warning else []):
             if on_note:

@@ -27,6 +27,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from . import sandbox
+
 DATASET_DIGEST = "sha256"
 CONTENT_DIGEST = "content_sha256"
 ROOT_ATTRIBUTES = ("schema_version", "package_version", "params", "shard_index", "shard_seed",
@@ -56,8 +58,8 @@ def dataset_digest(dataset: h5py.Dataset) -> str:
 
 
 def _plain(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
+    if isinstance(value, np.generic):
+        return value.item()
     if isinstance(value, bytes):
         return value.decode()
     return value
@@ -91,21 +93,60 @@ def recompute_content(h5: h5py.File) -> tuple[str, list[str]]:
     return content_digest(dict(h5.attrs), records), failed
 
 
-def prove_shard(path: Path) -> tuple[str | None, str | None]:
-    """(content checksum, None) if the shard proves itself, else (None, what is wrong)."""
+def read_proof(path: Path) -> dict:
+    """Whether a shard proves itself, and the facts a re-run needs of it, read in this
+    process: call it through :func:`examine` unless the file's bytes are proven.
+
+    ``content``: its content checksum if it proves itself, else None and ``problem``;
+    ``schema_version``, ``shard_index``, ``n_samples``, ``params`` and dataset ``shapes``
+    as far as they can be read (None where not)."""
+    facts = {"content": None, "problem": None, "schema_version": None, "shard_index": None,
+             "n_samples": None, "params": None, "shapes": {}}
     try:
         with h5py.File(path, "r") as h5:
-            stored = h5.attrs.get(CONTENT_DIGEST)
+            attrs = h5.attrs
+            facts["schema_version"] = _plain(attrs.get("schema_version"))
+            stored = attrs.get(CONTENT_DIGEST)
             if stored is None:
-                return None, "carries no content checksum (made by an older massfield?)"
+                facts["problem"] = "carries no content checksum (made by an older massfield?)"
+                return facts
             actual, failed = recompute_content(h5)
-    except (OSError, RuntimeError, ValueError, KeyError) as exc:
-        return None, f"not a readable HDF5 shard, truncated or corrupt ({_first_line(exc)})"
+            facts.update(shard_index=_plain(attrs.get("shard_index")),
+                         n_samples=_plain(attrs.get("n_samples")),
+                         params=json.loads(attrs["params"]),
+                         shapes={name: list(h5[name].shape) for name in h5.keys()})
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
+        facts["problem"] = f"not a readable HDF5 shard, truncated or corrupt ({_first_line(exc)})"
+        return facts
     if failed:
-        return None, f"dataset {', '.join(failed)} does not match its own checksum (damaged)"
-    if actual != stored:
-        return None, "root attributes do not match the shard's content checksum (damaged)"
-    return actual, None
+        facts["problem"] = f"dataset {', '.join(failed)} does not match its own checksum (damaged)"
+    elif actual != stored:
+        facts["problem"] = "root attributes do not match the shard's content checksum (damaged)"
+    else:
+        facts["content"] = actual
+    return facts
+
+
+def examine(path: Path) -> dict:
+    """:func:`read_proof` in the sandbox, where a hang cannot take this process, once per
+    file version: a file that hangs or crashes the HDF5 library is damage (its
+    ``problem``)."""
+    key = _identity(path)
+    if key not in _EXAMINED:
+        try:
+            _EXAMINED[key] = sandbox.call(read_proof, path)
+        except sandbox.Unreadable as exc:
+            _EXAMINED[key] = {"content": None, "problem": exc.problem, "schema_version": None,
+                              "shard_index": None, "n_samples": None, "params": None,
+                              "shapes": {}}
+    return _EXAMINED[key]
+
+
+def prove_shard(path: Path) -> tuple[str | None, str | None]:
+    """(content checksum, None) if the shard proves itself, else (None, what is wrong);
+    read in the sandbox."""
+    facts = examine(path)
+    return facts["content"], facts["problem"]
 
 
 def _first_line(exc: Exception) -> str:
@@ -132,7 +173,8 @@ def check_against_entry(path: Path, entry: dict, strict: bool = False) -> str | 
     return problem or "file changed: its content is not what manifest.json records"
 
 
-_PROVEN: dict[tuple, bool] = {}
+_CHECKED: dict[tuple, str | None] = {}
+_EXAMINED: dict[tuple, dict] = {}
 
 
 def _identity(path: Path) -> tuple:
@@ -141,11 +183,9 @@ def _identity(path: Path) -> tuple:
 
 
 def remember(path: Path, check) -> str | None:
-    """Run ``check(path)`` once per file version in this process (readers ask repeatedly)."""
+    """``check(path)`` once per file version in this process (readers ask repeatedly, and a
+    damaged file may take the sandbox's time limit to condemn)."""
     key = _identity(path)
-    if _PROVEN.get(key):
-        return None
-    problem = check(path)
-    if problem is None:
-        _PROVEN[key] = True
-    return problem
+    if key not in _CHECKED:
+        _CHECKED[key] = check(path)
+    return _CHECKED[key]

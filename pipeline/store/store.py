@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 
 from ..config import Params, params_from_dict
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from .integrity import check_against_entry, remember
 from .manifest import MANIFEST, read_manifest, train_statistics
 from .schema import SPLITS
@@ -69,6 +69,9 @@ class Store:
         return train_statistics(self.manifest)
 
     def entries(self, split: str | None = None) -> list[ShardEntry]:
+        if split is not None and split not in SPLITS:
+            raise ConfigError(f"split {split!r} is not one of {', '.join(SPLITS)} (or None: "
+                              f"every shard)")
         return [e for e in self.shards if split is None or e.split == split]
 
     def files(self, split: str | None = None) -> list[Path]:

@@ -3,13 +3,14 @@ datasets; and ``--verify`` over either."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from ..errors import DataError
-from .integrity import DATASET_DIGEST
+from .integrity import DATASET_DIGEST, examine
 from .manifest import MANIFEST, read_manifest
 from .reader import SHARD_GLOB, shard_files
 from .schema import recorded_params
@@ -75,7 +76,11 @@ def _shards_without_manifest(directory: Path) -> tuple[list[dict], dict]:
 
 
 def describe_shard(path: Path) -> dict:
-    """One shard: root attributes and every dataset's layout, size on disk, units, meaning."""
+    """One shard: root attributes and every dataset's layout, size on disk, units, meaning.
+    The file is opened here only once it has proven itself in the sandbox (a loose file)."""
+    problem = examine(path)["problem"]
+    if problem:
+        raise DataError(f"{path}: {problem}; check it with `massfield inspect --verify {path}`")
     try:
         with h5py.File(path, "r") as h5:
             attributes = {k: _plain(v) for k, v in h5.attrs.items()}
@@ -149,13 +154,35 @@ def _verify_directory(directory: Path) -> tuple[dict, list[Path], str]:
             found[name] = ["listed in the manifest but missing"]
     if not files and not entries:
         raise DataError(f"{directory}: holds no shard-*.h5 files and no manifest")
+    last = max(map(_index, entries), default=None)
+    beyond = [path for path in files if last is not None and _index(path.name) > last]
+    files = [path for path in files if path not in beyond]
     for path in files:
         problems = verify_shard(path, entries.get(path.name))
         if entries and path.name not in entries:
             problems.append("not listed in the manifest")
         if problems:
             found[path.name] = problems
-    return found, files, checked + ", schema and values"
+    return found, files, checked + ", schema and values" + _beyond_note(beyond)
+
+
+def _index(name: str) -> int:
+    """A shard file's index from its name (-1 for a name not of the pattern)."""
+    match = re.fullmatch(r"shard-(\d+)\.h5", name)
+    return int(match.group(1)) if match else -1
+
+
+def _beyond_note(beyond: list[Path]) -> str:
+    """Shard files past the last one the manifest lists: left by a run that grew the store
+    and was stopped (or by a larger store re-made smaller). Not part of the store: no
+    reader sees them, and a growth that reaches them keeps those that prove themselves."""
+    if not beyond:
+        return ""
+    span = beyond[0].name + (f" … {beyond[-1].name}" if len(beyond) > 1 else "")
+    return (f"; {len(beyond)} shard file{'s' * (len(beyond) > 1)} past the store's end "
+            f"({span}), left by a larger run that was stopped, are not part of it: grow the "
+            f"store (`massfield generate` with a larger generate.n_samples) to use them, or "
+            f"delete them")
 
 
 def read_sample(location: Path, index: int) -> dict:

@@ -20,7 +20,8 @@ from ..config import params_from_dict
 from ..errors import ConfigError
 from ..physics.encoding import cell_coordinate
 from ..physics.sample import make_samples, sample_streams
-from .integrity import check_against_entry, prove_shard
+from . import sandbox
+from .integrity import check_against_entry, file_sha256, prove_shard
 from .schema import SCHEMA_VERSION, expected_datasets, recorded_params
 
 ENCODING_TOLERANCE = 1e-4  # float32 weights: sums and centroids to this, in grid cells
@@ -123,25 +124,37 @@ def verify_shard(path: Path, entry: dict | None = None) -> list[str]:
     """Problems with one shard file; empty if it is sound.
 
     With a manifest ``entry`` the file must hold what the manifest recorded; without one
-    it must match the checksums it carries.
+    it must match the checksums it carries. Only a file whose bytes are the recorded ones
+    is opened in this process; any other in the sandbox (sandbox.py).
     """
     path = Path(path)
     if not path.exists():
         return ["file missing"]
+    if entry is not None and file_sha256(path) == entry.get("sha256"):
+        return _contents_problems(path)
+    try:
+        return sandbox.call(_verify_unproven, path, entry)
+    except sandbox.Unreadable as exc:
+        return [exc.problem]
+
+
+def _verify_unproven(path: Path, entry: dict | None) -> list[str]:
     if entry is not None:
         problem = check_against_entry(path, entry, strict=True)
     else:
         problem = prove_shard(path)[1]
     if problem is not None and "not a readable HDF5" in problem:
         return [problem]
-    problems = [problem] if problem else []
+    return ([problem] if problem else []) + _contents_problems(path)
+
+
+def _contents_problems(path: Path) -> list[str]:
     try:
         with h5py.File(path, "r") as h5:
-            problems += _check_contents(h5)
+            return _check_contents(h5)
     except (OSError, RuntimeError, ValueError) as exc:
         reason = str(exc).splitlines()[0]
-        problems.append(f"not a readable HDF5 shard, truncated or corrupt ({reason})")
-    return problems
+        return [f"not a readable HDF5 shard, truncated or corrupt ({reason})"]
 
 
 def resimulate(path: Path, samples: int) -> str:
