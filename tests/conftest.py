@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -46,6 +47,14 @@ def _merge(base, update):
     return merged
 
 
+def made_store(root: Path, **generate) -> Path:
+    """A store of the defaults with ``generate`` merged in (one process), in root/store,
+    its params.yaml beside it."""
+    params = load_params(write_params(root / "params.yaml", generate=generate))
+    generate_store(params, root / "store", scheduler="synchronous")
+    return root / "store"
+
+
 @pytest.fixture
 def params_file(tmp_path) -> Path:
     return write_params(tmp_path / "params.yaml")
@@ -74,3 +83,25 @@ def tiny_models(tiny_store, tmp_path_factory) -> Path:
     for name in ("rnn", "dnn"):
         train_model(name, params, tiny_store, models / name, log=lambda line: None)
     return models
+
+
+def assert_sample_figure_draws_sample(store, index: int) -> None:
+    """The sample figure shows that sample's ψ and each step's encoding, pixel for pixel."""
+    import matplotlib.pyplot as plt
+
+    from pipeline.config import params_from_dict
+    from pipeline.figures.samples import plot_sample
+    from pipeline.store.reader import shard_files, shard_params
+    from pipeline.store.summary import read_sample
+
+    sample = read_sample(store, index)
+    physics = params_from_dict(shard_params(shard_files(store)[0])).physics
+    fig = plot_sample(sample, physics, None)
+    by_title = {ax.get_title(): ax for ax in fig.axes}
+    psi = by_title[f"ψ ({physics.grid}×{physics.grid}) — model input channel 1"]
+    psi = psi.get_images()[0].get_array()
+    np.testing.assert_array_equal(psi, sample["potential"])
+    last = by_title[f"t = {physics.kept_steps[-1]} (zoomed)"]
+    np.testing.assert_array_equal(last.get_images()[0].get_array(), sample["encoding"][-1])
+    assert len([t for t in by_title if t.startswith("t = ")]) == physics.time_steps
+    plt.close(fig)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import shutil
 
-import numpy as np
 from click.testing import CliRunner
 
+from conftest import assert_sample_figure_draws_sample
 from pipeline.cli import main
 
 
@@ -28,27 +28,6 @@ def test_generate_then_inspect(params_file, tmp_path):
     result = _run("inspect", store, "--plot", png, "--sample", 9)
     assert result.exit_code == 0 and png.stat().st_size > 10_000
     assert_sample_figure_draws_sample(store, 9)
-
-
-def assert_sample_figure_draws_sample(store, index: int) -> None:
-    """The sample figure shows that sample's ψ and each step's encoding, pixel for pixel."""
-    import matplotlib.pyplot as plt
-
-    from pipeline.config import params_from_dict
-    from pipeline.figures.samples import plot_sample
-    from pipeline.store.reader import shard_files, shard_params
-    from pipeline.store.summary import read_sample
-
-    sample = read_sample(store, index)
-    physics = params_from_dict(shard_params(shard_files(store)[0])).physics
-    fig = plot_sample(sample, physics, None)
-    by_title = {ax.get_title(): ax for ax in fig.axes}
-    psi = by_title["ψ (32×32) — model input channel 1"].get_images()[0].get_array()
-    np.testing.assert_array_equal(psi, sample["potential"])
-    last = by_title[f"t = {physics.kept_steps[-1]} (zoomed)"]
-    np.testing.assert_array_equal(last.get_images()[0].get_array(), sample["encoding"][-1])
-    assert len([t for t in by_title if t.startswith("t = ")]) == physics.time_steps
-    plt.close(fig)
 
 
 def test_bad_set_key_is_one_line_exit_2_nothing_written(params_file, tmp_path):

@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from conftest import write_params
+from conftest import assert_sample_figure_draws_sample, write_params
 from pipeline.cli import main
 
 pytestmark = pytest.mark.slow
@@ -56,7 +56,8 @@ def test_generate_train_evaluate_predict_plot_with_data_alone(names, overrides, 
     assert len(rows) == 41  # a header and every sample of the store
     _ok("plot", "--metrics", metrics, "--predictions", tmp_path / "predictions.csv", "--models",
         models, "--data", store, "--out", tmp_path / "plots")
-    assert (tmp_path / "plots" / "sample_inputs.png").stat().st_size > 10_000
+    assert (tmp_path / "plots" / "sample_inputs.png").exists()
+    assert_sample_figure_draws_sample(store, 0)  # ψ on this grid, each of its snapshots
 
 
 def test_a_model_refuses_a_store_of_other_snapshots(tmp_path):

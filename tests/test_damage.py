@@ -20,9 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, write_params
-from pipeline.config import load_params
-from pipeline.store.generate import generate_store
+from conftest import REPO, made_store
 from pipeline.watchdog import GRACE_S
 
 DAMAGED = "shard-00003.h5"  # a train shard
@@ -32,10 +30,7 @@ LIMIT_ENV = {"MASSFIELD_OPEN_LIMIT_S": "2"}  # the sandbox's fixed allowance, fo
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory) -> Path:
     """The issue's store: 320 samples in shards of 40."""
-    root = tmp_path_factory.mktemp("damage")
-    params = write_params(root / "params.yaml", generate={"n_samples": 320, "shard_size": 40})
-    generate_store(load_params(params), root / "store", scheduler="synchronous")
-    return root / "store"
+    return made_store(tmp_path_factory.mktemp("damage"), n_samples=320, shard_size=40)
 
 
 def damaged_copy(pristine: Path, target: Path, offset: int = 4000, data: bytes = bytes(64),

@@ -1,7 +1,7 @@
 """The coarse-graining sweep's table and figure, from each configuration's metrics.
 
     python summarize.py results             (run by the `summary` stage)
-    python summarize.py results README.md   (also the README's table)
+    python summarize.py results ../../docs/results.md   (also docs/results.md's table)
 """
 
 from __future__ import annotations

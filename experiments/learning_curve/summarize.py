@@ -2,7 +2,7 @@
 against training-set size, the physics inversion as a flat line.
 
     python summarize.py results/metrics.json results      (run by the `curve` stage)
-    python summarize.py results/metrics.json results README.md   (also the README's table)
+    python summarize.py results/metrics.json results ../../docs/results.md   (docs/ too)
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The observation-noise sweep's tables and figure, from each store's metrics.
 
     python summarize.py results             (run by the `summarize` stage)
-    python summarize.py results README.md   (also the README's tables)
+    python summarize.py results ../../docs/results.md   (also docs/results.md's tables)
 
 Models are keyed LEVEL-MODEL (trained on store LEVEL); each store's metrics hold every
 model of its kind scored on it, so a store's own models are the diagonal of the matrix.
@@ -141,13 +141,18 @@ def figure(stores: dict, metrics: dict, path: Path) -> None:
     fig.savefig(path, dpi=100)
 
 
+def doc_tables(stores: dict, metrics: dict) -> str:
+    """The tables docs/results.md shows: accuracy, then coverage by mass third."""
+    return (accuracy_table(stores, metrics) + "\n\n90 % coverage in each third of the mass "
+            "range (light/middle/heavy), models at their own level:\n\n"
+            + coverage_table(stores, metrics))
+
+
 def main() -> None:
     results = Path(sys.argv[1])
     stores, metrics = load(results)
     figure(stores, metrics, results / "observation_noise.png")
-    tables = (accuracy_table(stores, metrics) + "\n\n90 % coverage in each third of the mass "
-              "range (light/middle/heavy), models at their own level:\n\n"
-              + coverage_table(stores, metrics))
+    tables = doc_tables(stores, metrics)
     text = (tables + "\n\n" + "\n".join(checks(stores, metrics)) + "\n"
             + matrix(stores, metrics) + "\n")
     (results / "observation_noise.md").write_text(text)

@@ -26,6 +26,7 @@ from ..errors import DataError
 from ..physics.inversion import (
     CALIBRATION_SAMPLES,
     exact_field_variances,
+    fit_and_misfit,
     physics_inversion,
     snapshot_variances,
 )
@@ -131,14 +132,20 @@ def calibration_files(store: Store | None, files: list[Path]) -> tuple[list[Path
 
 
 def baselines_on(files: list[Path], physics, calibration: list[Path]
-                 ) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
+                 ) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray], dict]:
     """True mass and the physics inversion — from ψ, as the models see the field, and from
     the fine field φ, which no model sees — one shard at a time; per sample whether the φ
-    its ``noise_offset`` makes reproduces its ψ (else the φ baseline means nothing); and
-    each inversion's snapshot variances (ψ's measured on ``calibration`` shards)."""
+    its ``noise_offset`` makes reproduces its ψ (else the φ baseline means nothing); each
+    inversion's snapshot variances (ψ's measured on ``calibration`` shards); and the ψ fit
+    as the hybrids' inputs ({repr(fit): {shard: features}}): a hybrid trained on this store
+    fits with the same variances, so its inputs are these and are not fitted again."""
+    from ..learn.physics_fit import PhysicsFit
+
     variances = {"physics": snapshot_variances(
                      *first_samples(calibration, CALIBRATION_SAMPLES, OBSERVED_FIELDS), physics),
                  "physics_fine_field": exact_field_variances(physics)}
+    fit = PhysicsFit(physics, tuple(float(v) for v in variances["physics"]))
+    features: dict[str, np.ndarray] = {}
     columns = {"mass": [], "physics": [], "physics_fine_field": []}
     reproduced: list[bool] = []
     for path in files:
@@ -146,13 +153,14 @@ def baselines_on(files: list[Path], physics, calibration: list[Path]
         truth = (read_shard(str(path), ("potential_true",))[0]
                  if physics.potential_noise > 0 else None)
         columns["mass"].append(mass)
-        columns["physics"].append(physics_inversion(psi, positions, physics,
-                                                    variances["physics"]))
+        estimate, misfit = fit_and_misfit(psi, positions, physics, variances["physics"])
+        columns["physics"].append(estimate)
+        features[str(path)] = fit.features_of(estimate, misfit)
         columns["physics_fine_field"].append(physics_inversion(
             psi, positions, physics, variances["physics_fine_field"], noise_offset=offset,
             reproduced=reproduced, true_potential=truth))
     return ({name: np.concatenate(values) for name, values in columns.items()},
-            np.array(reproduced, bool), variances)
+            np.array(reproduced, bool), variances, {repr(fit): features})
 
 
 def fine_field_note(reproduced: np.ndarray) -> str | None:
@@ -238,7 +246,7 @@ def evaluate(data_dir: Path, models_dir: Path, metrics_path: Path, predictions_p
     physics = store.params.physics if store else params_from_dict(given, f"{data_dir}").physics
     models = load_models(models_dir, given, data_dir, allow_shift, only)
     calibration, calibration_note = calibration_files(store, files)
-    columns, reproduced, variances = baselines_on(files, physics, calibration)
+    columns, reproduced, variances, features = baselines_on(files, physics, calibration)
     mass = columns["mass"]
     log(f"evaluating on {len(mass)} samples ({scope} of {data_dir})")
     omitted = fine_field_note(reproduced)
@@ -260,7 +268,7 @@ def evaluate(data_dir: Path, models_dir: Path, metrics_path: Path, predictions_p
     for note in notes:
         log(f"note: {note}")
     log(f"physics inversion baseline: R² {baselines['physics_inversion']['r2']:.4f}")
-    scores, features = {}, {}
+    scores = {}
     for key, (path, model, history) in models.items():
         scores[key], model_columns = score_model(path, model, history, files, mass, features)
         shift = [f"physics.{name} {a} (trained) vs {b}" for name, a, b in physics_differences(

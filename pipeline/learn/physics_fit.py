@@ -61,8 +61,12 @@ class PhysicsFit:
 
     def features(self, potential: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """(n, 2) float32: log m̂ and log misfit for ψ (n, G, G) and kept positions (n, T, 2)."""
-        mass, misfit = fit_and_misfit(potential, positions, self.physics,
-                                      np.asarray(self.variances))
+        return self.features_of(*fit_and_misfit(potential, positions, self.physics,
+                                                np.asarray(self.variances)))
+
+    @staticmethod
+    def features_of(mass: np.ndarray, misfit: np.ndarray) -> np.ndarray:
+        """The inputs from a fit already made (:func:`fit_and_misfit`'s mass and misfit)."""
         misfit = np.nan_to_num(misfit, nan=1e6, posinf=1e6)
         return np.stack([np.log(mass), np.log(misfit + MISFIT_FLOOR)], axis=1).astype(np.float32)
 

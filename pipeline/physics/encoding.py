@@ -30,7 +30,7 @@ def cell_coordinate(pixel, downsample):
 _cell_coordinate = njit(cache=True, inline="always")(cell_coordinate)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def to_grid(pixel, downsample, n_cells):
     """Fine-pixel coordinate → coarse-grid coordinate, clamped to the outermost centres."""
     return min(max(_cell_coordinate(pixel, downsample), 0.0), n_cells - 1.0)

@@ -98,7 +98,7 @@ def potential(offset: tuple[float, float], physics: PhysicsConfig,
     return potential_from_noise(raw, trap, physics.trap_safety)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _derivative(values, index, n):
     """np.gradient along one axis at ``index``: central inside, one-sided at the ends."""
     if index == 0:

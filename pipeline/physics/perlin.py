@@ -46,7 +46,7 @@ GRAD_X = np.array([1, -1, 1, -1, 1, -1, 1, -1, 0, 0, 0, 0, 1, -1, 0, 0], dtype=n
 GRAD_Y = np.array([1, 1, -1, -1, 0, 0, 0, 0, 1, -1, 1, -1, 0, 0, -1, 1], dtype=np.float64)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _fade(t):
     return t * t * t * (t * (t * 6.0 - 15.0) + 10.0)
 

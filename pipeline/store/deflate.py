@@ -21,7 +21,7 @@ _LENGTH_EXTRA = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 
                           4, 5, 5, 5, 5, 0], np.int64)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _put(out, state, value, n_bits):
     """Append ``n_bits`` of ``value``, least significant first.
 
@@ -36,7 +36,7 @@ def _put(out, state, value, n_bits):
         state[2] -= 8
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _put_code(out, state, code, n_bits):
     """Append a Huffman code, most significant bit first."""
     reversed_code = 0
@@ -46,7 +46,7 @@ def _put_code(out, state, code, n_bits):
     _put(out, state, reversed_code, n_bits)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _literal_or_length(out, state, symbol):
     """Fixed Huffman code of literal/length symbol 0…287."""
     if symbol < 144:
@@ -59,7 +59,7 @@ def _literal_or_length(out, state, symbol):
         _put_code(out, state, 0xC0 + symbol - 280, 8)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _copy_previous(out, state, length):
     """A match of ``length`` (3…258) at distance 1: repeat the previous byte."""
     code = 0
@@ -71,7 +71,7 @@ def _copy_previous(out, state, length):
     _put_code(out, state, 0, 5)  # distance code 0 = distance 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _zero_run(out, state, length):
     _literal_or_length(out, state, 0)
     remaining = length - 1

@@ -67,13 +67,15 @@ def call(function: Callable, path: Path, *args):
 
 
 class _Child:
-    """A ``python -m pipeline.store.sandbox`` process answering one JSON line per request."""
+    """A child process (:func:`serve`) answering one JSON line per request."""
 
     def __init__(self):
         self.pid = os.getpid()
+        root = str(Path(__file__).resolve().parents[2])  # this package's, not the cwd's
         self.process = subprocess.Popen(
-            [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL)
+            [sys.executable, "-c", f"import sys; sys.path.insert(0, {root!r}); "
+             f"import {__name__} as sandbox; sandbox.serve()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.buffer = b""
 
     def run(self, function: str, path: str, args: list, limit: float):
@@ -134,9 +136,10 @@ def _close() -> None:
         _CHILD.close()
 
 
-def _serve() -> None:
+def serve() -> None:
     """The child: answer requests until stdin closes."""
-    importlib.import_module(__spec__.name)._IN_CHILD = True  # the module, not __main__
+    global _IN_CHILD
+    _IN_CHILD = True
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.SIG_IGN)  # the parent decides; a Ctrl-C reaches both
     for line in sys.stdin.buffer:
@@ -151,7 +154,3 @@ def _serve() -> None:
         signal.alarm(0)
         sys.stdout.write(json.dumps(result) + "\n")
         sys.stdout.flush()
-
-
-if __name__ == "__main__":
-    _serve()

@@ -1,0 +1,50 @@
+"""Write docs/results.md's tables from the experiments' committed results.
+
+    python experiments/render.py
+
+Each experiment's ``summarize`` stage writes its ``results/`` files; this puts the same
+tables, made by the same functions, between docs/results.md's markers
+(tests/test_repository.py checks that they match). Never edit those tables by hand.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DOC = HERE.parent / "docs" / "results.md"
+
+
+def _summarize(name: str):
+    spec = importlib.util.spec_from_file_location(f"{name}_summarize", HERE / name / "summarize.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tables() -> dict[str, str]:
+    """Marker name → the table its experiment's results give."""
+    curve, coarse, noise = map(_summarize, ("learning_curve", "coarse_graining",
+                                            "observation_noise"))
+    metrics = json.loads((HERE / "learning_curve/results/metrics.json").read_text())
+    return {"learning-curve": curve.table(metrics).rstrip(),
+            "coarse-graining": coarse.table(coarse.rows(HERE / "coarse_graining/results")).rstrip(),
+            "observation-noise": noise.doc_tables(*noise.load(HERE / "observation_noise/results"))}
+
+
+def render(text: str) -> str:
+    for name, table in tables().items():
+        begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+        if begin not in text or end not in text:
+            raise SystemExit(f"{DOC}: no {begin} … {end} markers")
+        text = re.sub(re.escape(begin) + ".*?" + re.escape(end),
+                      lambda _, b=begin, e=end, t=table: f"{b}\n{t}\n{e}", text, flags=re.S)
+    return text
+
+
+if __name__ == "__main__":
+    DOC.write_text(render(DOC.read_text()))
+    print(f"wrote {DOC}")
