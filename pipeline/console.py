@@ -19,7 +19,7 @@ import yaml
 
 from . import watchdog
 from .errors import MassfieldError
-from .interrupts import signal_of, stop_signals_raise
+from .interrupts import forget_received, signal_of, stop_signals_raise
 
 USAGE_EXIT, DATA_EXIT = 2, 1
 
@@ -36,6 +36,7 @@ def user_errors(command):
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         watchdog.arm()
+        forget_received()
         try:
             with stop_signals_raise():
                 return command(*args, **kwargs)

@@ -73,8 +73,20 @@ def _handlers(handler) -> Iterator[None]:
             _install(signum, old)
 
 
+# Stop signals received by this command. A signal raised as Interrupted inside library
+# code that swallows it (a bare ``except:``) would be lost; every safe point (StopFlag)
+# honours what is recorded here too.
+_RECEIVED: list[int] = []
+
+
 def _raise(signum, frame):
+    _RECEIVED.append(signum)
     raise Interrupted(signum=signum)
+
+
+def forget_received() -> None:
+    """A new command starts with no stop signal pending (tests run many in one process)."""
+    _RECEIVED.clear()
 
 
 @contextlib.contextmanager
@@ -93,14 +105,15 @@ class StopFlag:
 
     def __call__(self, signum, frame) -> None:
         self.signum = signum
+        _RECEIVED.append(signum)
         self.event.set()
 
     def is_set(self) -> bool:
-        return self.event.is_set()
+        return self.event.is_set() or bool(_RECEIVED)
 
     def check(self) -> None:
-        if self.event.is_set():
-            raise Interrupted(signum=self.signum)
+        if self.is_set():
+            raise Interrupted(signum=self.signum if self.event.is_set() else _RECEIVED[-1])
 
 
 @contextlib.contextmanager

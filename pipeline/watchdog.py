@@ -16,14 +16,19 @@ Files are written whole or not at all, so nothing is left half-written under a f
 
 from __future__ import annotations
 
+import ctypes
 import os
+import platform
 import select
 import signal
 import subprocess
 import sys
 import time
 
-GRACE_S = 10.0  # README: "a stop signal ends any command within 10 s"
+# README: "ended by a watchdog 20 s after the signal". Long enough for the slowest safe
+# point we know (XLA compiling a model's first step: over 10 s on a loaded 2-core machine),
+# short enough for SLURM's KillWait and Kubernetes' grace period (30 s by default).
+GRACE_S = 20.0
 STOP = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 SA_RESETHAND = 0x80000000  # Linux's value, on every architecture glibc lays out as below
 _ARMED = False
@@ -38,10 +43,13 @@ def arm(grace: float = GRACE_S) -> None:
         return
     read, write = os.pipe()
     os.set_blocking(write, False)
+    # its own session: a signal sent to the command's process group (a terminal, SLURM,
+    # `timeout`) never reaches it, not even while it starts
     subprocess.Popen([sys.executable, "-I", "-S", __file__, str(read), str(os.getpid()),
                       str(grace)], pass_fds=(read,), stdin=subprocess.DEVNULL,
-                     stdout=subprocess.DEVNULL)
-    os.close(read)
+                     stdout=subprocess.DEVNULL, start_new_session=True)
+    # the read end stays open here too, so that a signal's byte never meets a broken pipe
+    # (were the watchdog gone); the watchdog sees the command end by its parent changing
     signal.set_wakeup_fd(write, warn_on_full_buffer=False)
     _ARMED = True
 
@@ -55,21 +63,24 @@ def one_shot(signum: int) -> None:
     restores the default action (die of the signal), so that the watchdog's second signal
     ends a process whose handler never got to run. Linux with glibc's layout only;
     elsewhere the watchdog's SIGKILL a second later ends it (exit 137)."""
-    import ctypes
-    import platform
-
-    if sys.platform != "linux" or platform.machine() not in ("x86_64", "aarch64"):
+    if _LIBC is None:
         return
-
-    class Action(ctypes.Structure):
-        _fields_ = [("handler", ctypes.c_void_p), ("mask", ctypes.c_ulong * 16),
-                    ("flags", ctypes.c_int), ("restorer", ctypes.c_void_p)]
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    action = Action()
-    if libc.sigaction(signum, None, ctypes.byref(action)) == 0:
+    action = _Action()
+    if _LIBC.sigaction(signum, None, ctypes.byref(action)) == 0:
         action.flags |= SA_RESETHAND
-        libc.sigaction(signum, ctypes.byref(action), None)
+        _LIBC.sigaction(signum, ctypes.byref(action), None)
+
+
+class _Action(ctypes.Structure):
+    """glibc's struct sigaction on Linux (x86-64 and AArch64 alike)."""
+
+    _fields_ = [("handler", ctypes.c_void_p), ("mask", ctypes.c_ulong * 16),
+                ("flags", ctypes.c_int), ("restorer", ctypes.c_void_p)]
+
+
+# loaded here, not in a handler's path: a signal may arrive while one_shot runs
+_LIBC = (ctypes.CDLL(None, use_errno=True)
+         if sys.platform == "linux" and platform.machine() in ("x86_64", "aarch64") else None)
 
 
 def _alive(pid: int) -> bool:
@@ -78,20 +89,18 @@ def _alive(pid: int) -> bool:
 
 def _watch(fd: int, pid: int, grace: float) -> None:
     """The watchdog process: wait for a stop signal's byte, then for the command's end."""
-    for signum in STOP:
-        signal.signal(signum, signal.SIG_IGN)  # a terminal's Ctrl-C reaches us too
     while _alive(pid):
         if not select.select([fd], [], [], 1.0)[0]:
             continue
         byte = os.read(fd, 1)
         if not byte:
-            return  # the command has ended
+            return  # every write end closed: the command has ended
         if byte[0] not in STOP:
             continue
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            if select.select([fd], [], [], deadline - time.monotonic())[0] and not os.read(fd,
-                                                                                          64):
+        while time.monotonic() < deadline and _alive(pid):
+            if (select.select([fd], [], [], min(1.0, deadline - time.monotonic()))[0]
+                    and not os.read(fd, 64)):  # later signals: the first one's deadline holds
                 return
         if not _alive(pid):
             return
