@@ -53,7 +53,9 @@ def local_cluster(workers: int, processes: bool = True):
           _environment(DASK_LOGGING__DISTRIBUTED="critical")):
         return LocalCluster(n_workers=workers if processes else 1,
                             threads_per_worker=1 if processes else workers,
-                            processes=processes, dashboard_address=None)
+                            # any free port: the scheduler serves HTTP even without a
+                            # dashboard, and 8787 may be another cluster's (a warning)
+                            processes=processes, dashboard_address=":0")
 
 
 def quiet_dask_logs() -> None:
