@@ -18,11 +18,11 @@ GROUP = 4  # shards whose samples are shuffled together (and held in memory at o
 FIELDS = OBSERVED_FIELDS  # what the models see: observed ψ and positions; the mass
 
 
-def require_count(name: str, value) -> int:
-    """A reader's count argument (batch_size, group) as an int ≥ 1, else the one-line
-    ConfigError the command line would give."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{name} must be a whole number ≥ 1, got {value!r}")
+def require_count(name: str, value, least: int = 1) -> int:
+    """A reader's whole-number argument (batch_size, group ≥ 1; seed, epoch ≥ 0) as an int,
+    else the one-line ConfigError the command line would give."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+        raise ConfigError(f"{name} must be a whole number ≥ {least}, got {value!r}")
     return int(value)
 
 
@@ -31,9 +31,7 @@ def epoch_blocks(sizes: list[int], seed: int, epoch: int = 0,
     """Pass ``epoch`` over files of ``sizes``: per group of shards, an (n, 2) int64 array of
     (file index, row) in the order its samples are read (each pass a new seeded order)."""
     group = require_count("group", group)
-    for name, value in (("seed", seed), ("epoch", epoch)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ConfigError(f"{name} must be a whole number ≥ 0, got {value!r}")
+    seed, epoch = require_count("seed", seed, 0), require_count("epoch", epoch, 0)
     rng = np.random.default_rng([seed, epoch])
     files = rng.permutation(len(sizes))
     blocks = []
