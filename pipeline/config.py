@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from .errors import ConfigError
+from .tasks import task_named
 
 DEFAULT_PARAMS = Path("params.yaml")
 SECTIONS = ("physics", "generate", "train", "evaluate")
@@ -53,6 +54,15 @@ class PhysicsConfig:
     max_redraws: int = 1000  # per sample, before giving up on escaping particles
     position_noise: float = 0.0  # observation: σ of Gaussian noise on each kept position (px)
     potential_noise: float = 0.0  # observation: σ of Gaussian noise on each ψ cell
+    # the task: which physics and which hidden parameters (pipeline/tasks, docs/tasks/)
+    task: str = "mass"
+    charge_low: float = -1.0  # mass-charge: charge q ~ U[charge_low, charge_high)
+    charge_high: float = 1.0
+    drag_low: float = 0.0  # mass-drag: drag coefficient b ~ U[drag_low, drag_high)
+    drag_high: float = 0.05
+    drag_start_speed: float = 1.0  # mass-drag: start velocity uniform in a disc (px/step)
+    field_speed_low: float = 0.0  # moving-field: ω ~ U[low, high), radians per time step
+    field_speed_high: float = 0.02
 
     def __post_init__(self):
         self.start = None if self.start is None else tuple(self.start)
@@ -111,6 +121,7 @@ class PhysicsConfig:
             sigma = getattr(self, key)
             _require(0 <= sigma <= bound, f"physics.{key}",
                      f"must be a standard deviation in [0, {bound:g}{unit}], got {sigma}")
+        task_named(self.task).validate(self)  # the task checks its own keys
 
     @property
     def noisy(self) -> bool:

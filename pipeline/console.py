@@ -98,6 +98,7 @@ def store_text(summary: dict) -> str:
     splits = ", ".join(f"{k} {v}" for k, v in summary["splits"].items())
     lines = [f"store     {summary['directory']} "
              f"({'manifest' if summary['has_manifest'] else summary['note']})",
+             f"task      {summary['task']}",
              f"shards    {summary['shards']}, samples {summary['samples']} ({splits})",
              f"size      {summary['bytes'] / 1e6:.1f} MB, "
              f"{summary['bytes_per_sample'] / 1e3:.2f} kB per sample",

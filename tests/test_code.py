@@ -12,8 +12,9 @@ import yaml
 from conftest import REPO
 from imports import PACKAGE, command_files, direct_imports, module_name
 
-LAYERS = ["pipeline.errors", "pipeline.watchdog", "pipeline.interrupts", "pipeline.config",
-          "pipeline.records", "pipeline.physics",
+LAYERS = ["pipeline.errors", "pipeline.watchdog", "pipeline.interrupts", "pipeline.physics",
+          "pipeline.tasks", "pipeline.config",
+          "pipeline.records",
           "pipeline.store", "pipeline.readers", "pipeline.learn", "pipeline.evaluate",
           "pipeline.figures", "pipeline.api", "pipeline.console", "pipeline.commands",
           "pipeline.cli"]

@@ -272,7 +272,7 @@ def test_verify_catches_physically_wrong_values(tiny_store, tmp_path):
     with h5py.File(store / "shard-00000.h5", "r+") as h5:
         h5["potential"][2, 0, 0] = 0.0
     found = " ".join(verify_store(store)["shard-00000.h5"])
-    assert "masses outside" in found and "centroids" in found
+    assert "mass outside its prior" in found and "centroids" in found
 
 
 def test_same_bytes_when_something_holds_the_datasets(tiny_store, monkeypatch):

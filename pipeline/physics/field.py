@@ -20,7 +20,6 @@ import functools
 import numpy as np
 from numba import njit
 
-from ..config import PhysicsConfig
 from .perlin import perlin_grid_into
 
 
@@ -88,7 +87,7 @@ def noise_field_into(out, offset_x, offset_y, octaves, persistence, lacunarity, 
                      repeat, base)
 
 
-def potential(offset: tuple[float, float], physics: PhysicsConfig,
+def potential(offset: tuple[float, float], physics,
               trap: np.ndarray | None = None) -> np.ndarray:
     """φ on the fine grid (size × size) for one noise offset (first, second noise coordinate)."""
     if trap is None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..config import PhysicsConfig
 from .field import block_mean
 from .field import potential as fine_potential
 from .integrator import simulate_into
@@ -123,14 +122,14 @@ def _fields(potential, physics, noise_offset=None):
     return np.stack([fine_potential(tuple(o), physics) for o in noise_offset])
 
 
-def _path_arguments(physics: PhysicsConfig):
+def _path_arguments(physics):
     return (np.array(physics.kept_steps, np.int64),
             np.array(physics.start_position, np.float64),
             np.array(physics.start_velocity, np.float64))
 
 
 def snapshot_variances(potential: np.ndarray, positions: np.ndarray, mass: np.ndarray,
-                       physics: PhysicsConfig) -> np.ndarray:
+                       physics) -> np.ndarray:
     """(T,) variance per coordinate (px²) of each kept snapshot about the path simulated at
     the true mass in ψ upsampled, from training samples: the position noise plus the
     smoothed field's drift. Never below σ² + :data:`VARIANCE_FLOOR`."""
@@ -144,12 +143,12 @@ def snapshot_variances(potential: np.ndarray, positions: np.ndarray, mass: np.nd
     return np.maximum(measured, physics.position_noise ** 2) + VARIANCE_FLOOR
 
 
-def exact_field_variances(physics: PhysicsConfig) -> np.ndarray:
+def exact_field_variances(physics) -> np.ndarray:
     """In the true φ the path at the true mass is the true path: only the noise remains."""
     return np.full(len(physics.kept_steps), physics.position_noise ** 2 + VARIANCE_FLOOR)
 
 
-def physics_inversion(potential: np.ndarray, positions: np.ndarray, physics: PhysicsConfig,
+def physics_inversion(potential: np.ndarray, positions: np.ndarray, physics,
                       variances: np.ndarray, n_grid: int = 64, n_refine: int = 20,
                       batch: int = 256, noise_offset: np.ndarray | None = None,
                       reproduced: list | None = None,
@@ -186,7 +185,7 @@ def physics_inversion(potential: np.ndarray, positions: np.ndarray, physics: Phy
     return estimates
 
 
-def fit_and_misfit(potential: np.ndarray, positions: np.ndarray, physics: PhysicsConfig,
+def fit_and_misfit(potential: np.ndarray, positions: np.ndarray, physics,
                    variances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per sample: the most likely mass, and the mean over kept snapshots of
     ‖simulated − observed‖² / (2 varianceₜ) there — about 1 where the observations are as
@@ -197,7 +196,7 @@ def fit_and_misfit(potential: np.ndarray, positions: np.ndarray, physics: Physic
         return mass, np.nanmean(np.asarray(squared) / (2 * np.asarray(variances)), axis=1)
 
 
-def fit_misfit(potential: np.ndarray, positions: np.ndarray, physics: PhysicsConfig,
+def fit_misfit(potential: np.ndarray, positions: np.ndarray, physics,
                variances: np.ndarray) -> np.ndarray:
     """Per sample: the misfit of :func:`fit_and_misfit` at the most likely mass."""
     return fit_and_misfit(potential, positions, physics, variances)[1]

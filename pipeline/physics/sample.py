@@ -21,7 +21,6 @@ from collections.abc import Sequence
 import numpy as np
 from numba import njit
 
-from ..config import PhysicsConfig
 from ..errors import ConfigError
 from .encoding import encode_positions
 from .field import block_mean, noise_field_into, trap_into, trap_weights
@@ -41,17 +40,24 @@ class SampleBatch:
     redraws: np.ndarray  # (n,) escapes redrawn before this sample
     potential_full: np.ndarray | None = None  # (n, size, size) φ, if asked for
     potential_true: np.ndarray | None = None  # (n, grid, grid) ψ before noise, if noisy
+    extras: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # a task's own
 
     def __len__(self) -> int:
         return self.mass.shape[0]
 
+    def field(self, name: str) -> np.ndarray:
+        """A dataset by name: a common one or one of the task's own."""
+        return self.extras[name] if name in self.extras else getattr(self, name)
+
     def sample(self, index: int) -> dict[str, np.ndarray]:
         """One sample as a dict of arrays (for plots and inspection)."""
-        fields = dataclasses.asdict(self)
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                  if f.name != "extras"}
+        fields.update(self.extras)
         return {k: v[index] for k, v in fields.items() if v is not None}
 
 
-def _draw(rng: np.random.Generator, physics: PhysicsConfig) -> tuple[np.ndarray, float]:
+def _draw(rng: np.random.Generator, physics) -> tuple[np.ndarray, float]:
     offset = rng.uniform(0.0, physics.offset_high, size=2)
     mass = rng.uniform(physics.mass_low, physics.mass_high)
     return offset, mass
@@ -80,7 +86,7 @@ def _fill(indices, offsets, masses, trap, safety, size, octaves, persistence, la
     return escaped
 
 
-def make_samples(rngs: Sequence[np.random.Generator], physics: PhysicsConfig,
+def make_samples(rngs: Sequence[np.random.Generator], physics,
                  store_full_potential: bool = False) -> SampleBatch:
     """Make one sample per stream; escaped particles are redrawn from their own stream."""
     n = len(rngs)
@@ -128,7 +134,7 @@ def make_samples(rngs: Sequence[np.random.Generator], physics: PhysicsConfig,
 
 
 def observe(rngs: Sequence[np.random.Generator], positions: np.ndarray, psi: np.ndarray,
-            physics: PhysicsConfig) -> tuple[np.ndarray, np.ndarray]:
+            physics) -> tuple[np.ndarray, np.ndarray]:
     """The observed kept positions and ψ: the truth plus each sample's own Gaussian draws."""
     position_draws = np.empty_like(positions)
     psi_draws = np.empty_like(psi)
@@ -139,7 +145,7 @@ def observe(rngs: Sequence[np.random.Generator], positions: np.ndarray, psi: np.
             psi + physics.potential_noise * psi_draws)
 
 
-def make_sample(rng: np.random.Generator, physics: PhysicsConfig,
+def make_sample(rng: np.random.Generator, physics,
                 store_full_potential: bool = False) -> dict[str, np.ndarray]:
     """The sample function: one stream in, one sample out (a dict of arrays)."""
     return make_samples([rng], physics, store_full_potential).sample(0)

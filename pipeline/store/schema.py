@@ -72,9 +72,23 @@ DATASETS = (
 )
 
 
+def task_datasets(physics: PhysicsConfig) -> tuple[DatasetSpec, ...]:
+    """The datasets a task adds: its hidden parameters beyond the mass, then its fields
+    (observed ones stored like ψ, nuisances like the noise offset)."""
+    from ..tasks import task_of  # tasks make samples; the schema only names their datasets
+
+    task = task_of(physics)
+    specs = [DatasetSpec(p.name, np.dtype("float64"), lambda p: (), p.units, p.description,
+                         per_sample_chunks=False) for p in task.parameters if p.name != "mass"]
+    specs += [DatasetSpec(f.name, np.dtype(f.dtype), f.shape, f.units, f.description,
+                          compressed=not f.observed, per_sample_chunks=False)
+              for f in task.fields]
+    return tuple(specs)
+
+
 def expected_datasets(params: Params) -> tuple[DatasetSpec, ...]:
     """The datasets a shard of ``params`` holds."""
-    return tuple(d for d in DATASETS if d.written(params))
+    return tuple(d for d in DATASETS if d.written(params)) + task_datasets(params.physics)
 
 
 def shard_name(index: int) -> str:

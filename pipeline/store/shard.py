@@ -23,7 +23,8 @@ from h5py._objects import phil
 
 from .. import __version__
 from ..config import Params
-from ..physics.sample import make_samples, sample_streams
+from ..physics.sample import sample_streams
+from ..tasks import make_samples, recorded_physics
 from .atomic import atomic_path
 from .deflate import sparse_zlib_rows
 from .integrity import (
@@ -42,7 +43,7 @@ BLOCK = 128  # samples made at a time
 def generation_params(params: Params) -> dict:
     """The part of params.yaml that decides a store (its manifest records it)."""
     plain = params.to_dict()
-    return {"physics": plain["physics"], "generate": plain["generate"]}
+    return {"physics": recorded_physics(plain["physics"]), "generate": plain["generate"]}
 
 
 def shard_params(params: Params) -> dict:
@@ -91,7 +92,7 @@ class _Contents:
 
     def add(self, start: int, batch) -> None:
         for spec in self.specs:
-            values = np.ascontiguousarray(getattr(batch, spec.name), dtype=spec.dtype)
+            values = np.ascontiguousarray(batch.field(spec.name), dtype=spec.dtype)
             update_digest(self.digests[spec.name], values, spec.dtype)
             if spec.name in self.deflated:
                 streams, offsets = sparse_zlib_rows(values.reshape(len(values), -1).view(np.uint8))

@@ -10,6 +10,8 @@ import h5py
 import numpy as np
 
 from ..errors import DataError
+from ..tasks import DEFAULT as DEFAULT_TASK
+from ..tasks import task_named
 from .integrity import DATASET_DIGEST, examine
 from .manifest import MANIFEST, read_manifest
 from .reader import SHARD_GLOB, shard_files
@@ -51,8 +53,10 @@ def summarize_store(directory: Path) -> dict:
     splits: dict[str, int] = {}
     for s in shards:
         splits[s["split"]] = splits.get(s["split"], 0) + s["n_samples"]
+    task = task_named((params.get("physics") or {}).get("task", DEFAULT_TASK))
     return {
         "directory": str(directory), "shards": len(shards), "samples": n, "splits": splits,
+        "task": f"{task.name}: {task.summary}",
         "bytes": size, "bytes_per_sample": size / max(n, 1),
         "mass_min": min(s["mass"]["min"] for s in shards),
         "mass_max": max(s["mass"]["max"] for s in shards),

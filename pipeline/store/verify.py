@@ -19,7 +19,8 @@ import numpy as np
 from ..config import params_from_dict
 from ..errors import ConfigError
 from ..physics.encoding import cell_coordinate
-from ..physics.sample import make_samples, sample_streams
+from ..physics.sample import sample_streams
+from ..tasks import make_samples, task_of
 from . import sandbox
 from .integrity import check_against_entry, file_sha256, prove_shard
 from .schema import SCHEMA_VERSION, expected_datasets, recorded_params
@@ -113,9 +114,10 @@ def _check_contents(h5: h5py.File) -> list[str]:
             problems.append(f"dataset {spec.name} holds NaN or inf")
     if problems:
         return problems
-    mass = h5["mass"][()]
-    if mass.min() < physics.mass_low or mass.max() >= physics.mass_high:
-        problems.append(f"masses outside [{physics.mass_low}, {physics.mass_high})")
+    for parameter in task_of(physics).parameters:
+        values, (low, high) = h5[parameter.name][()], parameter.bounds(physics)
+        if values.min() < low or values.max() >= high:
+            problems.append(f"{parameter.name} outside its prior [{low}, {high})")
     problems += _check_encoding(h5["encoding"][()], h5["positions"][()], physics.downsample)
     return problems + _check_observation(h5, physics)
 
@@ -170,7 +172,7 @@ def resimulate(path: Path, samples: int) -> str:
     remade = make_samples(streams, params.physics, params.generate.store_full_potential)
     differing, worst = [], 0.0
     for name, values in stored.items():
-        fresh = np.asarray(getattr(remade, name), dtype=values.dtype)
+        fresh = np.asarray(remade.field(name), dtype=values.dtype)
         if np.array_equal(values, fresh):
             continue
         scale = max(float(np.abs(fresh).max()), 1.0)
