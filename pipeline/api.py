@@ -36,10 +36,13 @@ def _store(store: Store | str | Path) -> Store:
 
 
 def read_split(store: Store | str | Path, split: str | None,
-               fields: tuple[str, ...] = FIELDS) -> dict[str, np.ndarray]:
+               fields: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
     """Whole datasets of a split (None: every shard), concatenated in shard order; each
-    shard checked first. For splits that fit in memory; :func:`batches` streams."""
+    shard checked first. ``fields`` default: ``store.fields``, what the models observe and
+    every hidden parameter of the store's task. For splits that fit in memory;
+    :func:`batches` streams."""
     store = _store(store)
+    fields = store.fields if fields is None else tuple(fields)
     return dict(zip(fields, read_arrays(store.files(split), fields), strict=True))
 
 

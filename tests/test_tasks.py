@@ -195,3 +195,47 @@ def test_every_task_store_is_the_same_however_it_is_made(tmp_path, task):
             assert h5[parameter.name].shape == (6,)
         for field in TASKS[task].fields:
             assert h5[field.name].dtype == np.dtype(field.dtype)
+
+
+def test_every_reader_hands_over_every_hidden_parameter(tmp_path):
+    """read_split, NumPy batches and the PyTorch dataset: the task's observed fields and
+    each hidden parameter, the values stored."""
+    import torch.utils.data
+
+    import massfield
+    from pipeline.readers.torch_dataset import ShardDataset
+
+    params = load_params(write_params(tmp_path / "p.yaml", physics={"task": "mass-charge"}))
+    generate_store(params, tmp_path / "s", scheduler="synchronous")
+    store = massfield.open_store(tmp_path / "s")
+    assert store.fields == ("potential", "charge_potential", "positions", "mass", "charge")
+    whole = massfield.read_split(store, "train")
+    stored = {}
+    for path in store.files("train"):
+        with h5py.File(path, "r") as h5:
+            for name in store.fields:
+                stored.setdefault(name, []).append(h5[name][()])
+    for name in store.fields:
+        np.testing.assert_array_equal(whole[name], np.concatenate(stored[name]))
+    batch = next(massfield.batches(store, "train", 4))
+    assert set(batch) == set(store.fields) and batch["charge"].shape == (4,)
+    assert set(np.round(batch["charge"], 12)) <= set(np.round(whole["charge"], 12))
+    loader = torch.utils.data.DataLoader(ShardDataset(store, "train"), batch_size=3)
+    first = next(iter(loader))
+    assert set(first) == set(store.fields) and tuple(first["charge_potential"].shape) == (3, 32, 32)
+
+
+@pytest.mark.slow
+def test_models_refuse_a_store_of_another_task(tmp_path, tiny_models):
+    """A mass model scores no store of another task, not even as a distribution shift;
+    and training asks for a mass store."""
+    params = write_params(tmp_path / "p.yaml", physics={"task": "mass-drag"})
+    generate_store(load_params(params), tmp_path / "s", scheduler="synchronous")
+    result = CliRunner().invoke(main, ["evaluate", "--data", str(tmp_path / "s"), "--models",
+                                       str(tiny_models / "rnn"), "--allow-shift"])
+    assert result.exit_code == 1
+    assert "physics.task mass (trained) vs mass-drag" in result.output
+    result = CliRunner().invoke(main, ["train", "rnn", "--params", str(params), "--data",
+                                       str(tmp_path / "s"), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 1 and "mass-drag task" in result.output
+    assert not (tmp_path / "m").exists()

@@ -20,7 +20,7 @@ from ..store.store import Store
 if TYPE_CHECKING:
     from ..learn.record import TrainingRecord
 
-LAYOUT_KEYS = ("size", "downsample", "time_steps", "stride", "start", "start_velocity",
+LAYOUT_KEYS = ("task", "size", "downsample", "time_steps", "stride", "start", "start_velocity",
                "mass_low", "mass_high")
 
 

@@ -169,6 +169,10 @@ def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
     check_model_name(name)
     cfg = params.train.model(name)
     store = open_store(store)
+    if store.task.name != "mass":
+        raise DataError(f"{store.directory}: a store of the {store.task.name} task; `massfield "
+                        f"train` builds models of the mass task only so far: read it with "
+                        f"massfield.batches or the PyTorch readers (docs/tasks.md)")
     physics = params.physics
     view = VIEWS[name]
     files, n_train = split_files(store, "train", cfg.train_samples)

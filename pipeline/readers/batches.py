@@ -13,11 +13,11 @@ import numpy as np
 
 from ..store.reader import read_shard
 from ..store.store import Store
-from .order import FIELDS, GROUP, Transform, epoch_blocks, gather, require_count
+from .order import GROUP, Transform, epoch_blocks, gather, require_count
 
 
 def numpy_batches(store: Store, split: str, batch_size: int, *, seed: int = 0,
-                  epoch: int = 0, fields: tuple[str, ...] = FIELDS, normalise: bool = False,
+                  epoch: int = 0, fields: tuple[str, ...] | None = None, normalise: bool = False,
                   encode: bool = False, drop_remainder: bool = False,
                   group: int = GROUP) -> Iterator[dict[str, np.ndarray]]:
     """One pass over ``split``: dicts of arrays (field → (batch, …)), shuffled across shards.
@@ -26,6 +26,7 @@ def numpy_batches(store: Store, split: str, batch_size: int, *, seed: int = 0,
     does; ``encode`` adds the four-warm ``encoding`` of the observed positions.
     """
     batch_size = require_count("batch_size", batch_size)
+    fields = store.fields if fields is None else tuple(fields)
     files = store.files(split)
     sizes = [entry.n_samples for entry in store.entries(split)]
     transform = Transform(store, normalise, encode)

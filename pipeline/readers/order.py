@@ -15,7 +15,7 @@ from ..physics.encoding import encode_positions, four_warm_into, to_grid
 from ..store.reader import OBSERVED_FIELDS
 
 GROUP = 4  # shards whose samples are shuffled together (and held in memory at once)
-FIELDS = OBSERVED_FIELDS  # what the models see: observed ψ and positions; the mass
+FIELDS = OBSERVED_FIELDS  # the mass task's: observed ψ and positions, the mass (Store.fields: any)
 
 
 def require_count(name: str, value, least: int = 1) -> int:

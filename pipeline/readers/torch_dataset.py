@@ -28,19 +28,19 @@ import torch.utils.data
 
 from ..store.reader import read_shard
 from ..store.store import Store
-from .order import FIELDS, GROUP, Transform, epoch_order, gather, require_count
+from .order import GROUP, Transform, epoch_order, gather, require_count
 
 
 class ShardDataset(torch.utils.data.Dataset):
     """Samples of ``split`` as dicts of NumPy arrays (the default collate makes tensors)."""
 
     def __init__(self, store: Store, split: str, *, seed: int = 0, epoch: int = 0,
-                 fields: tuple[str, ...] = FIELDS, normalise: bool = False,
+                 fields: tuple[str, ...] | None = None, normalise: bool = False,
                  encode: bool = False, group: int = GROUP) -> None:
         self.files = [str(path) for path in store.files(split)]  # checked here, once
         sizes = [entry.n_samples for entry in store.entries(split)]
         self.order = epoch_order(sizes, seed, epoch, group)
-        self.fields = tuple(fields)
+        self.fields = store.fields if fields is None else tuple(fields)
         self.transform = Transform(store, normalise, encode)
         self.keep = group + 1  # shards held per process: a group, and the next one's first
         self._shards: OrderedDict[int, dict[str, np.ndarray]] = OrderedDict()

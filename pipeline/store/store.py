@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..config import Params, params_from_dict
 from ..errors import ConfigError, DataError
+from ..tasks import task_of
 from .integrity import check_against_entry, remember
 from .manifest import MANIFEST, read_manifest, train_statistics
 from .schema import SPLITS
@@ -51,6 +52,18 @@ class Store:
         manifest = read_manifest(directory)
         return cls(directory, params_from_dict(manifest["params"], f"{directory}/{MANIFEST}"),
                    tuple(ShardEntry.from_record(r) for r in manifest["shards"]), manifest)
+
+    @property
+    def task(self):
+        """The task of ``physics.task`` (pipeline/tasks): what is hidden and what is shown."""
+        return task_of(self.params.physics)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """What a reader hands over by default: the fields a model observes (ψ, the task's
+        own, the positions) and every hidden parameter, its target."""
+        task = self.task
+        return task.observed_fields + ("positions",) + task.parameter_names
 
     @property
     def n_samples(self) -> int:
