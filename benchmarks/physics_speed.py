@@ -2,7 +2,8 @@
 
 The report's approach (its §3.1 code): ``noise.pnoise2`` called per pixel from Python
 loops, np.gradient, the Python integrator of listing 2 and per-step four-warm encoding.
-Ours: pipeline.physics.sample.make_samples. Usage:
+Ours: pipeline.physics.sample.make_samples; then every task of pipeline/tasks against
+``mass`` (the same code path, measured in the same run). Usage:
 
     python -m benchmarks.physics_speed [--report-samples 20] [--our-samples 4000]
 """
@@ -22,6 +23,7 @@ from pipeline.config import PhysicsConfig
 from pipeline.physics.encoding import cell_coordinate
 from pipeline.physics.field import trap_weights
 from pipeline.physics.sample import make_samples, sample_streams
+from pipeline.tasks import TASKS
 
 
 def report_sample(rng: np.random.Generator, p: PhysicsConfig) -> tuple:
@@ -61,6 +63,17 @@ def report_sample(rng: np.random.Generator, p: PhysicsConfig) -> tuple:
     return mass, psi, np.array(trajectory), np.array(encodings)
 
 
+def task_rate(name: str, n: int) -> float:
+    """Samples per second of one task, made as shards make them (blocks of 128)."""
+    physics = PhysicsConfig(task=name)
+    TASKS[name].make_samples(sample_streams(np.random.SeedSequence(0), 8), physics)  # compile
+    streams = sample_streams(np.random.SeedSequence(1), n)
+    start = time.perf_counter()
+    for first in range(0, n, 128):
+        TASKS[name].make_samples(streams[first:first + 128], physics)
+    return n / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--report-samples", type=int, default=20)
@@ -85,10 +98,13 @@ def main() -> None:
     print(f"report approach : {report_rate:10.1f} samples/s/core ({args.report_samples} samples)")
     print(f"massfield       : {our_rate:10.1f} samples/s/core ({args.our_samples} samples)")
     print(f"speed-up        : {our_rate / report_rate:10.1f}x")
+    tasks = {name: task_rate(name, args.our_samples) for name in TASKS}
+    for name, rate in tasks.items():
+        print(f"task {name:13s}: {rate:10.1f} samples/s/core, {rate / tasks['mass']:.2f}x mass")
     save("physics_speed", {"report_per_s": report_rate, "massfield_per_s": our_rate,
                            "speed_up": our_rate / report_rate,
                            "report_samples": args.report_samples,
-                           "massfield_samples": args.our_samples},
+                           "massfield_samples": args.our_samples, "tasks_per_s": tasks},
          "python -m benchmarks.physics_speed " + " ".join(sys.argv[1:]))
 
 

@@ -34,7 +34,11 @@ def physics_speed(f: dict) -> list[str]:
             f"| the report's (per-pixel `noise.pnoise2`, Python integrator) "
             f"| {f['report_per_s']:.1f} |",
             f"| massfield (`make_samples`) | {f['massfield_per_s']:.0f} |",
-            f"| speed-up | **{f['speed_up']:.0f}×** |"]
+            f"| speed-up | **{f['speed_up']:.0f}×** |", "",
+            "Each task (docs/tasks.md) against `mass`, in the same run:", "",
+            "| task | samples/s on one core | against mass |", "|---|---|---|",
+            *(f"| {name} | {rate:.0f} | {rate / f['tasks_per_s']['mass']:.2f}× |"
+              for name, rate in f.get("tasks_per_s", {}).items())]
 
 
 def generate_speed(f: dict) -> list[str]:
