@@ -54,7 +54,7 @@ class PhysicsConfig:
     max_redraws: int = 1000  # per sample, before giving up on escaping particles
     position_noise: float = 0.0  # observation: σ of Gaussian noise on each kept position (px)
     potential_noise: float = 0.0  # observation: σ of Gaussian noise on each ψ cell
-    # the task: which physics and which hidden parameters (pipeline/tasks, docs/tasks/)
+    # the task: which physics and which hidden parameters (pipeline/tasks, docs/tasks.md)
     task: str = "mass"
     charge_low: float = -1.0  # mass-charge: charge q ~ U[charge_low, charge_high)
     charge_high: float = 1.0

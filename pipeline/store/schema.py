@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..config import Params, PhysicsConfig
+from ..tasks import task_of
 
 SCHEMA_VERSION = 3
 SHARD_PATTERN = "shard-{index:05d}.h5"
@@ -75,11 +76,10 @@ DATASETS = (
 def task_datasets(physics: PhysicsConfig) -> tuple[DatasetSpec, ...]:
     """The datasets a task adds: its hidden parameters beyond the mass, then its fields
     (observed ones stored like ψ, nuisances like the noise offset)."""
-    from ..tasks import task_of  # tasks make samples; the schema only names their datasets
-
     task = task_of(physics)
-    specs = [DatasetSpec(p.name, np.dtype("float64"), lambda p: (), p.units, p.description,
-                         per_sample_chunks=False) for p in task.parameters if p.name != "mass"]
+    specs = [DatasetSpec(p.name, np.dtype("float64"), lambda physics: (), p.units,
+                         p.description, per_sample_chunks=False)
+             for p in task.parameters if p.name != "mass"]
     specs += [DatasetSpec(f.name, np.dtype(f.dtype), f.shape, f.units, f.description,
                           compressed=not f.observed, per_sample_chunks=False)
               for f in task.fields]
