@@ -22,7 +22,8 @@ from .options import MODELS_DIR, shift_option
 @shift_option
 @user_errors
 def predict(model, data_dir, models_dir, out, allow_shift):
-    """Print MODEL's mass, calibrated σ and 90 % interval for every sample in DATA."""
+    """Print MODEL's mass, calibrated σ and 90 % interval for every sample in DATA (and
+    every other hidden parameter of its task)."""
     load_tensorflow()
     from ..evaluate.predict import predict_rows, write_rows
 
@@ -32,7 +33,12 @@ def predict(model, data_dir, models_dir, out, allow_shift):
         click.echo(f"wrote {write_rows(out, rows)} predictions to {out}")
         return
     first = next(rows)  # errors surface before the header
-    click.echo("sample  mass     ± sigma   90 % interval")
+    others = [key for key in first if key.endswith("_lower_90")]  # a task's other parameters
+    click.echo("sample  mass     ± sigma   90 % interval"
+               + "".join(f"      {key[:-9]} ± sigma   90 % interval" for key in others))
     for row in (first, *rows):
         click.echo(f"{row['sample']:6d}  {row['mass']:.4f} ± {row['sigma']:.4f}   "
-                   f"[{row['lower_90']:.4f}, {row['upper_90']:.4f}]")
+                   f"[{row['lower_90']:.4f}, {row['upper_90']:.4f}]"
+                   + "".join(f"  {row[key[:-9]]:+.4f} ± {row[key[:-9] + '_sigma']:.4f}   "
+                             f"[{row[key]:+.4f}, {row[key[:-9] + '_upper_90']:+.4f}]"
+                             for key in others))

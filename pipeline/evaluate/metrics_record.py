@@ -43,6 +43,7 @@ class ModelScores:
     train_samples: int
     r2_per_step: list | None = optional()  # recurrent models: after each snapshot
     shift: list | None = optional()  # scored off its training physics (--allow-shift)
+    targets: dict | None = optional()  # a task's other hidden parameters: name → scores
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""``massfield predict``: mass, calibrated σ and 90 % interval for every sample, streamed.
+"""``massfield predict``: mass, calibrated σ and 90 % interval for every sample, streamed
+(and the same for each other hidden parameter of the store's task).
 
 Rows come shard by shard, so a million-sample store prints or writes in constant memory.
 The model is refused if the shards were made with other physics than it was trained on.
@@ -25,9 +26,9 @@ def predict_rows(name: str, location: Path, models_dir: Path, allow_shift: bool 
     """One row per sample of the shards at ``location``, in file order. ``warn`` (a
     callable) gets one line if the observations do not fit like the model's training data
     (:mod:`.observation_check`)."""
-    from ..learn.calibration import predictive
+    from ..learn.calibration import parameter_predictions, predictive
     from ..learn.physics_fit import PhysicsFit
-    from ..learn.predict import file_batches
+    from ..learn.predict import file_batches, other_targets
 
     if set("*?[,") & set(name):
         raise DataError(f"{name!r}: predict scores one model; give its name (as in "
@@ -42,12 +43,19 @@ def predict_rows(name: str, location: Path, models_dir: Path, allow_shift: bool 
             warn(line)
     sample = 0
     fit = PhysicsFit.from_history(history)
-    for raw in file_batches(model, [str(f) for f in files], history.view, fit):
-        out = predictive(raw, history.calibration)
-        for i in range(len(out["mean"])):
-            yield {"sample": sample, "mass": float(out["mean"][i]),
-                   "sigma": float(out["sigma"][i]), "lower_90": float(out["lower_90"][i]),
-                   "upper_90": float(out["upper_90"][i])}
+    targets = other_targets(history.store.checked_params.physics)
+    for raw in file_batches(model, [str(f) for f in files], history.view, fit,
+                            targets=targets):
+        outs = {name: predictive(parameter_predictions(raw, name), history.calibration_of(name))
+                for name in ("mass", *(name for name, _ in targets))}
+        for i in range(len(raw["mean"])):
+            row = {"sample": sample}
+            for name, out in outs.items():
+                prefix = "" if name == "mass" else f"{name}_"
+                row.update({name: float(out["mean"][i]), f"{prefix}sigma": float(out["sigma"][i]),
+                            f"{prefix}lower_90": float(out["lower_90"][i]),
+                            f"{prefix}upper_90": float(out["upper_90"][i])})
+            yield row
             sample += 1
 
 
@@ -55,9 +63,13 @@ def write_rows(path: Path, rows: Iterator[dict]) -> int:
     """Stream rows into a CSV that appears under its name only once complete."""
     count = 0
     with atomic_path(Path(path)) as partial, open(partial, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
+        writer = None
         for row in rows:
+            if writer is None:  # a task's other parameters follow the mass's columns
+                writer = csv.DictWriter(handle, fieldnames=list(row))
+                writer.writeheader()
             writer.writerow(row)
             count += 1
+        if writer is None:
+            csv.writer(handle).writerow(COLUMNS)
     return count

@@ -34,8 +34,9 @@ from ..store.atomic import atomic_path, write_json
 from ..store.manifest import MANIFEST
 from ..store.reader import OBSERVED_FIELDS, first_samples, read_shard, shard_files
 from ..store.store import Store
+from ..tasks import task_of
 from .compatibility import check_compatible, evaluation_params, physics_differences
-from .metrics import r2_per_step, regression_metrics, uncertainty_metrics
+from .metrics import parameter_scores, r2_per_step, regression_metrics, uncertainty_metrics
 from .metrics_record import BaselineScores, Metrics, ModelScores
 
 if TYPE_CHECKING:
@@ -54,7 +55,9 @@ def write_scores(directory: Path, metrics: Metrics) -> None:
     terminal. Files of predictors no longer scored are removed."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    scores = {**{key: {name: getattr(s, name) for name in HEADLINE_MODEL}
+    scores = {**{key: {**{name: getattr(s, name) for name in HEADLINE_MODEL},
+                       **{f"{p}_{name}": values[name] for p, values in (s.targets or {}).items()
+                          for name in ("r2", "coverage_90")}}
                  for key, s in metrics.models.items()},
               **{key: {name: getattr(s, name) for name in HEADLINE_BASELINE}
                  for key, s in metrics.baselines.items()}}
@@ -163,6 +166,21 @@ def baselines_on(files: list[Path], physics, calibration: list[Path]
             np.array(reproduced, bool), variances, {repr(fit): features})
 
 
+def task_truths(files: list[Path], task) -> tuple[dict[str, np.ndarray], dict, str]:
+    """A store of a task other than ``mass``: the true value of every hidden parameter, and
+    the two physics inversions left out — they simulate the mass task's physics, and the
+    likelihood fits of each task's own physics are not built yet (docs/tasks.md)."""
+    names = task.parameter_names
+    shards = [read_shard(str(path), names) for path in files]
+    columns = {name: np.concatenate([shard[k] for shard in shards])
+               for k, name in enumerate(names)}
+    reason = (f"the physics inversions simulate the mass task's physics, not "
+              f"{task.name}'s; its own likelihood references are not built yet")
+    return columns, {key: {"r2": None, "pearson": None, "mae": None, "mean_relative_error": None,
+                           "median_relative_error": None, "omitted": reason}
+                     for key in ("physics_inversion", "physics_inversion_fine_field")}, reason
+
+
 def fine_field_note(reproduced: np.ndarray) -> str | None:
     """Why the φ baseline is left out, or None when every sample's offsets give its ψ."""
     if reproduced.all():
@@ -177,18 +195,19 @@ def score_model(path: Path, model, history: TrainingRecord, files: list[Path],
     """Metrics and per-sample columns of one saved model. ``features`` (a dict, kept by the
     caller across models) holds the physics-fit inputs per fit: the DNN and CNN trained on
     one store share theirs, and the fit is half of a hybrid's scoring time."""
-    from ..learn.calibration import predictive
+    from ..learn.calibration import parameter_predictions, predictive, value_range
     from ..learn.physics_fit import PhysicsFit
-    from ..learn.predict import predict_files
+    from ..learn.predict import other_targets, predict_files
 
     names = [str(f) for f in files]
+    targets = other_targets(history.store.checked_params.physics)
     fit = PhysicsFit.from_history(history)
     shared = None
     if fit is not None and features is not None:
         shared = features.get(repr(fit))
         if shared is None:
             shared = features[repr(fit)] = fit.shard_features(names)
-    raw = predict_files(model, names, history.view, fit, features=shared)
+    raw = predict_files(model, names, history.view, fit, features=shared, targets=targets)
     if not np.array_equal(raw["mass"], mass.astype(np.float32).astype(np.float64)):
         raise DataError(f"{path}: the loader and the baseline read different samples")
     calibration = history.calibration
@@ -207,6 +226,17 @@ def score_model(path: Path, model, history: TrainingRecord, files: list[Path],
     if per_step.shape[1] > 1:
         scores["r2_per_step"] = r2_per_step(mass, per_step)
         columns.update({f"_t{t}": per_step[:, t] for t in range(per_step.shape[1])})
+    others = {}
+    for name, _ in targets:  # a task's other parameters, each with its own calibration
+        values = parameter_predictions(raw, name)
+        calibrated = history.calibration_of(name)
+        out = predictive(values, calibrated)
+        others[name] = parameter_scores(values["mass"], out, value_range(calibrated))
+        columns.update({f"_{name}{suffix}": out[part] for suffix, part in (
+            ("", "mean"), ("_sigma", "sigma"), ("_lower_90", "lower_90"),
+            ("_upper_90", "upper_90"))})
+    if others:
+        scores["targets"] = others
     return ModelScores(**scores), columns
 
 
@@ -245,6 +275,10 @@ def evaluate(data_dir: Path, models_dir: Path, metrics_path: Path, predictions_p
     given = evaluation_params(files, store)
     physics = store.params.physics if store else params_from_dict(given, f"{data_dir}").physics
     models = load_models(models_dir, given, data_dir, allow_shift, only)
+    task = task_of(physics)
+    if task.name != "mass":
+        return _evaluate_task(task, files, scope, data_dir, models, given, metrics_path,
+                              predictions_path, log, scores_dir)
     calibration, calibration_note = calibration_files(store, files)
     columns, reproduced, variances, features = baselines_on(files, physics, calibration)
     mass = columns["mass"]
@@ -268,6 +302,29 @@ def evaluate(data_dir: Path, models_dir: Path, metrics_path: Path, predictions_p
     for note in notes:
         log(f"note: {note}")
     log(f"physics inversion baseline: R² {baselines['physics_inversion']['r2']:.4f}")
+    return _score_models(models, files, scope, given, columns, baselines, notes, features,
+                         metrics_path, predictions_path, log, scores_dir)
+
+
+def _evaluate_task(task, files, scope, data_dir, models, given, metrics_path, predictions_path,
+                   log, scores_dir) -> Metrics:
+    """A store of another task: every model on every hidden parameter, beside the mean."""
+    columns, baselines, reason = task_truths(files, task)
+    mass = columns["mass"]
+    log(f"evaluating on {len(mass)} samples ({scope} of {data_dir}), task {task.name}")
+    columns["mean_baseline"] = np.full_like(mass, _baseline_mean(
+        {key: history for key, (_, _, history) in models.items()}))
+    baselines["predict_the_mean"] = regression_metrics(mass, columns["mean_baseline"])
+    notes = [f"physics inversions left out: {reason}"]
+    log(f"note: {notes[0]}")
+    return _score_models(models, files, scope, given, columns, baselines, notes, {},
+                         metrics_path, predictions_path, log, scores_dir)
+
+
+def _score_models(models, files, scope, given, columns, baselines, notes, features,
+                  metrics_path, predictions_path, log, scores_dir) -> Metrics:
+    """Score every model on the samples whose true values ``columns`` holds; write it all."""
+    mass = columns["mass"]
     scores = {}
     for key, (path, model, history) in models.items():
         scores[key], model_columns = score_model(path, model, history, files, mass, features)
@@ -277,7 +334,10 @@ def evaluate(data_dir: Path, models_dir: Path, metrics_path: Path, predictions_p
             scores[key] = dataclasses.replace(scores[key], shift=shift)
             log(f"note: {key} scored off its training data: {', '.join(shift)}")
         columns.update({f"{key}{suffix}": values for suffix, values in model_columns.items()})
-        log(f"{key}: R² {scores[key].r2:.4f}, 90 % coverage {scores[key].coverage_90:.3f}")
+        others = "".join(f", {name} R² {s['r2']:.4f} (coverage {s['coverage_90']:.3f})"
+                         for name, s in (scores[key].targets or {}).items())
+        log(f"{key}: R² {scores[key].r2:.4f}, 90 % coverage {scores[key].coverage_90:.3f}"
+            f"{others}")
     metrics = Metrics(samples=int(len(mass)), scope=scope, models=scores,
                       baselines={key: BaselineScores(**b) for key, b in baselines.items()},
                       report_table_1_r2=REPORT_TABLE_1, notes=notes or None)

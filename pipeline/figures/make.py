@@ -27,7 +27,7 @@ def dvc_curves(out: Path, metrics: Metrics, predictions: dict, histories: dict) 
     for name, history in histories.items():
         _write_csv(curves / f"loss_{name}.csv", ["step", "loss"],
                    enumerate(history.step_loss))
-    names = [*ordered(metrics.models), "physics"]
+    names = [*ordered(metrics.models), *(["physics"] if "physics" in predictions else [])]
     _write_csv(curves / "predictions.csv", ["mass", *names],
                zip(predictions["mass"], *(predictions[n] for n in names), strict=True))
     per_step = {n: s.r2_per_step for n, s in metrics.models.items() if s.r2_per_step is not None}

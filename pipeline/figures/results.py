@@ -43,7 +43,7 @@ def _score(metrics: Metrics, key: str) -> ModelScores | BaselineScores:
 def predicted_vs_actual(predictions: dict, metrics: Metrics,
                         path: Path | None) -> Path | Figure:
     """Figures 7, 10, 11 (bottom): predicted against true mass, one panel per predictor."""
-    names = ordered(metrics.models) + list(BASELINE_COLUMNS)
+    names = [n for n in ordered(metrics.models) + list(BASELINE_COLUMNS) if n in predictions]
     named = labels(metrics)
     columns = 3
     rows = -(-len(names) // columns)
@@ -138,7 +138,7 @@ def calibration(metrics: Metrics, path: Path | None) -> Path | Figure:
 
 def residuals(predictions: dict, metrics: Metrics, path: Path | None) -> Path | Figure:
     """Residual against true mass: does a model reach the top of the mass range (§4.3)?"""
-    names = ordered(metrics.models) + ["physics"]
+    names = ordered(metrics.models) + [n for n in ["physics"] if n in predictions]
     named = labels(metrics)
     fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.6), sharey=True,
                              squeeze=False)

@@ -19,6 +19,11 @@ from below, and the lightest third was covered at 0.86. Three bins, not more: th
 fills the gaps between the bins' pieces, and with six a weak model's outer thirds were
 covered at 0.93–0.94. The predictive distribution is the log-normal whose 5 % and 95 %
 quantiles are the hull's ends (for other levels and the NLL).
+
+A task's other parameters (a charge crosses zero, a drag may be 0) are calibrated the
+same way in linear space (``space`` "linear"): r = (θ − θ̂)/s with s = σ or 1, bins of
+the true value, and a Gaussian predictive distribution whose 5 % and 95 % quantiles are
+the hull's ends.
 """
 
 from __future__ import annotations
@@ -51,11 +56,33 @@ def _upper_quantile(scores: np.ndarray, level: float) -> float:
     return float(np.quantile(scores, rank, method="higher"))
 
 
-def calibrate(predictions: dict, mass_range: tuple[float, float], bins: int = BINS) -> dict:
+def parameter_predictions(raw: dict, name: str) -> dict:
+    """One parameter's predictions from :func:`~.predict.batch_outputs` under the keys the
+    mass has (``mass`` holds that parameter's truth)."""
+    if name == "mass":
+        return raw
+    out = {"mass": raw[name], "mean": raw[f"{name}_mean"], "per_step": raw[f"{name}_per_step"]}
+    if f"{name}_sigma" in raw:
+        out["sigma"] = raw[f"{name}_sigma"]
+    return out
+
+
+def value_range(calibration: dict) -> tuple[float, float]:
+    """The prior range a calibration's predictions are clipped to."""
+    return tuple(calibration["mass_range"] if "mass_range" in calibration
+                 else calibration["range"])
+
+
+def calibrate(predictions: dict, mass_range: tuple[float, float], bins: int = BINS,
+              space: str = "log") -> dict:
     """Per-bin residual quantiles from validation predictions (mass, mean[, sigma]); the
-    bins are quantiles of the true mass."""
+    bins are quantiles of the true mass (``space`` "linear": of another parameter, whose
+    truth is under "mass" too, see :func:`parameter_predictions`)."""
     mean = physical_mean(predictions["mean"], mass_range)
-    residual = (np.log(predictions["mass"]) - np.log(mean)) / log_scale(predictions, mean)
+    if space == "log":
+        residual = (np.log(predictions["mass"]) - np.log(mean)) / log_scale(predictions, mean)
+    else:
+        residual = (predictions["mass"] - mean) / predictions.get("sigma", 1.0)
     bins = max(1, min(bins, mean.size // MIN_PER_BIN))
     edges = [float(e) for e in np.quantile(predictions["mass"], np.arange(1, bins) / bins)]
     which = np.digitize(predictions["mass"], edges)
@@ -66,9 +93,14 @@ def calibrate(predictions: dict, mass_range: tuple[float, float], bins: int = BI
         lower.append(-_upper_quantile(-scores, 1 - tail))
         upper.append(_upper_quantile(scores, 1 - tail))
     method = "gaussian" if "sigma" in predictions else "point"
+    bounds = [float(mass_range[0]), float(mass_range[1])]
+    if space != "log":
+        return {"method": f"{method}, linear, split conformal per true-value bin",
+                "space": space, "edges": edges, "lower": lower, "upper": upper,
+                "range": bounds}
     return {"method": f"{method}, log-mass, split conformal per true-mass bin",
             "space": "log", "edges": edges, "lower": lower, "upper": upper,
-            "mass_range": [float(mass_range[0]), float(mass_range[1])]}
+            "mass_range": bounds}
 
 
 def conformal_bounds(mean: np.ndarray, scale: np.ndarray, calibration: dict
@@ -79,8 +111,12 @@ def conformal_bounds(mean: np.ndarray, scale: np.ndarray, calibration: dict
     ends; intervals are clipped to it later); a sample no bin admits (only for quantiles
     of one sign) gets the hull of every bin's uncut range."""
     edges = np.array([-np.inf, *calibration["edges"], np.inf])
-    lower = mean[:, None] * np.exp(np.asarray(calibration["lower"])[None] * scale[:, None])
-    upper = mean[:, None] * np.exp(np.asarray(calibration["upper"])[None] * scale[:, None])
+    if calibration["space"] == "log":
+        lower = mean[:, None] * np.exp(np.asarray(calibration["lower"])[None] * scale[:, None])
+        upper = mean[:, None] * np.exp(np.asarray(calibration["upper"])[None] * scale[:, None])
+    else:
+        lower = mean[:, None] + np.asarray(calibration["lower"])[None] * scale[:, None]
+        upper = mean[:, None] + np.asarray(calibration["upper"])[None] * scale[:, None]
     start, stop = np.maximum(lower, edges[None, :-1]), np.minimum(upper, edges[None, 1:])
     admitted = start <= stop
     none = ~admitted.any(axis=1)
@@ -97,8 +133,16 @@ MIN_SIGMA_LOG = 1e-9
 def predictive(predictions: dict, calibration: dict) -> dict:
     """Per sample: the physical mean, the log-normal predictive distribution (its median
     ``center`` and ``sigma_log``), the 90 % interval and a mass-unit σ."""
-    low, high = calibration["mass_range"]
+    low, high = value_range(calibration)
     mean = physical_mean(predictions["mean"], (low, high))
+    if calibration["space"] != "log":
+        scale = predictions.get("sigma", np.ones_like(mean))
+        start, stop = conformal_bounds(mean, scale, calibration)
+        sigma = np.maximum((stop - start) / (2 * Z90), MIN_SIGMA_LOG * (high - low))
+        center = 0.5 * (start + stop)
+        lower_90, upper_90 = linear_interval(center, sigma, Z90, (low, high))
+        return {"mean": mean, "center": center, "sigma": sigma, "lower_90": lower_90,
+                "upper_90": upper_90}
     start, stop = conformal_bounds(mean, log_scale(predictions, mean), calibration)
     center = np.sqrt(start * stop)
     sigma_log = np.maximum(np.log(stop / start) / (2 * Z90), MIN_SIGMA_LOG)
@@ -112,3 +156,9 @@ def interval(center: np.ndarray, sigma_log: np.ndarray, z: float,
     """The central interval center·exp(±z σ_log), clipped to the mass range (never below 0)."""
     return (np.clip(center * np.exp(-z * sigma_log), *mass_range),
             np.clip(center * np.exp(z * sigma_log), *mass_range))
+
+
+def linear_interval(center: np.ndarray, sigma: np.ndarray, z: float,
+                    value_range: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """The central interval center ± z σ, clipped to the prior's range."""
+    return (np.clip(center - z * sigma, *value_range), np.clip(center + z * sigma, *value_range))

@@ -1,7 +1,11 @@
 """tf.data pipelines over the shards of one split, in the two views the models take.
 
 Feed-forward models (DNN, CNN) get (32, 32, 2) = [ψ, Σₜ encodingₜ]; recurrent models
-(RNN, CRNN) get (T, 32, 32, 2) = [ψ, encodingₜ] per time step (report figure 5).
+(RNN, CRNN) get (T, 32, 32, 2) = [ψ, encodingₜ] per time step (report figure 5). A task's
+own observed fields follow as further channels (docs/tasks.md): a field of one snapshot
+(χ̄) as one channel, repeated at every step for recurrent models; a field per kept step
+(ψ_t) as that step's channel, or as T channels for feed-forward models. The target is the
+mass, (batch,), or for a task of P hidden parameters (batch, P) in the task's order.
 ψ comes as stored: the model standardises it itself (:class:`Normaliser`, saved inside
 the model), so whoever feeds a saved model gives it raw values.
 
@@ -26,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..store.manifest import read_stats
-from ..store.reader import OBSERVED_FIELDS, read_shard, shard_layout, store_files
+from ..store.reader import OBSERVED_FIELDS, read_shard, shard_layout, shard_task, store_files
 from .fourwarm import four_warm
 from .physics_fit import FEATURES, PhysicsFit
 
@@ -52,26 +56,36 @@ class Normaliser:
         return cls(mean=float(stats["mean"]), std=float(stats["std"]) or 1.0)
 
 
-def make_view(potential, encoding, view: str):
-    """Model input from raw ψ (…, G, G) and encodings (…, T, G, G), in NumPy or TensorFlow."""
+def make_view(potential, encoding, view: str, extras=()):
+    """Model input from raw ψ (…, G, G), encodings (…, T, G, G) and a task's observed
+    fields (each (…, G, G) or (…, T, G, G)), in NumPy or TensorFlow."""
     psi = tf.cast(potential, tf.float32)
     encoding = tf.cast(encoding, tf.float32)
+    extras = [tf.cast(field, tf.float32) for field in extras]
     if view == FEED_FORWARD:
-        return tf.stack([psi, tf.reduce_sum(encoding, axis=-3)], axis=-1)
+        channels = [psi, tf.reduce_sum(encoding, axis=-3)]
+        for field in extras:
+            channels += [field] if field.shape.rank == psi.shape.rank else tf.unstack(
+                field, axis=-3)
+        return tf.stack(channels, axis=-1)
     # ψ is the same at every step: broadcast it (tf.repeat gathers; 5.6 → 3.6 ms per 64)
-    psi_steps = tf.broadcast_to(tf.expand_dims(psi, -3), tf.shape(encoding))
-    return tf.stack([psi_steps, encoding], axis=-1)
+    def steps(field):
+        if field.shape.rank == encoding.shape.rank:
+            return field
+        return tf.broadcast_to(tf.expand_dims(field, -3), tf.shape(encoding))
+
+    return tf.stack([steps(psi), encoding, *(steps(field) for field in extras)], axis=-1)
 
 
 def view_builder(view: str, downsample: int, grid: int, compiled: bool = True):
-    """(raw ψ, kept positions) → model input view, as one TensorFlow function.
+    """(raw ψ, kept positions, task fields…) → model input view, as one TensorFlow function.
 
     Compiled by XLA into one pass over the view; without XLA each kernel writes its own
     full-size intermediate (benchmarks/loader_speed times both).
     """
     @tf.function(jit_compile=compiled)
-    def build(potential, positions):
-        return make_view(potential, four_warm(positions, downsample, grid), view)
+    def build(potential, positions, *extras):
+        return make_view(potential, four_warm(positions, downsample, grid), view, extras)
 
     return build
 
@@ -92,15 +106,18 @@ def _shard_schedule(files: list[str], shuffle_seed: int | None, repeat: bool):
             yield files[index], int(rng.integers(2**31))
 
 
-def _shard_blocks(path, seed, fits=None):
-    """One shard's ψ, kept positions[, physics-fit features] and masses, read whole, in
-    blocks of MIX_BLOCK."""
-    potential, positions, mass = read_shard(path, OBSERVED_FIELDS)
-    potential, mass = potential.astype(np.float32), mass.astype(np.float32)
-    arrays = (potential, positions) + ((fits[os.fsdecode(path)],) if fits else ()) + (mass,)
-    order = (np.random.default_rng(seed).permutation(mass.size) if seed >= 0
-             else np.arange(mass.size))
-    for start in range(0, mass.size, MIX_BLOCK):
+def _shard_blocks(path, seed, fits=None, extras=(), targets=("mass",)):
+    """One shard's ψ, kept positions, the task's ``extras`` fields[, physics-fit features]
+    and targets, read whole, in blocks of MIX_BLOCK."""
+    potential, positions, *fields = read_shard(path, OBSERVED_FIELDS[:2] + extras + targets)
+    fields, target = fields[:len(extras)], fields[len(extras):]
+    target = (target[0] if len(target) == 1 else np.stack(target, axis=1)).astype(np.float32)
+    arrays = ((potential.astype(np.float32), positions)
+              + tuple(field.astype(np.float32) for field in fields)
+              + ((fits[os.fsdecode(path)],) if fits else ()) + (target,))
+    order = (np.random.default_rng(seed).permutation(len(target)) if seed >= 0
+             else np.arange(len(target)))
+    for start in range(0, len(target), MIX_BLOCK):
         rows = order[start:start + MIX_BLOCK]
         yield tuple(values[rows] for values in arrays)
 
@@ -108,7 +125,7 @@ def _shard_blocks(path, seed, fits=None):
 def split_dataset(directory: Path, split: str, view: str, batch_size: int, *,
                   shuffle_seed: int | None = None, repeat: bool = False,
                   fit: PhysicsFit | None = None) -> tf.data.Dataset:
-    """Batches of (input view, mass) over one split's shards (see :func:`files_dataset`)."""
+    """Batches of (input view, target) over one split's shards (see :func:`files_dataset`)."""
     files = [str(path) for path in store_files(directory, split)]
     return files_dataset(files, view, batch_size, shuffle_seed=shuffle_seed, repeat=repeat,
                          fit=fit)
@@ -127,11 +144,16 @@ def files_dataset(files: list[str], view: str, batch_size: int, *,
     time, each shard's samples in a new seeded order; without it, in file order.
     """
     grid, steps, downsample = shard_layout(files[0])
+    task = shard_task(files[0])
+    extras = task.observed_fields[1:]
     fits = features if features is not None or fit is None else fit.shard_features(files)
     signature = (tf.TensorSpec((None, grid, grid), tf.float32),
                  tf.TensorSpec((None, steps, 2), tf.float64),
+                 *(tf.TensorSpec((None, *shape), tf.float32)
+                   for shape in task.observed_shapes(grid, steps)),
                  *([tf.TensorSpec((None, FEATURES), tf.float32)] if fits else []),
-                 tf.TensorSpec((None,), tf.float32))
+                 tf.TensorSpec((None,) if len(task.parameters) == 1
+                               else (None, len(task.parameters)), tf.float32))
     schedule = tf.data.Dataset.from_generator(
         lambda: _shard_schedule(files, shuffle_seed, repeat),
         output_signature=(tf.TensorSpec((), tf.string), tf.TensorSpec((), tf.int64)))
@@ -143,17 +165,20 @@ def files_dataset(files: list[str], view: str, batch_size: int, *,
     # the GIL; the final prefetch overlaps all of it with training.
     data = schedule.interleave(
         lambda path, seed: tf.data.Dataset.from_generator(
-            functools.partial(_shard_blocks, fits=fits), args=(path, seed),
+            functools.partial(_shard_blocks, fits=fits, extras=extras,
+                              targets=task.parameter_names), args=(path, seed),
             output_signature=signature),
         cycle_length=cycle, block_length=1)  # sequential: one reader, deterministic
     data = data.rebatch(batch_size, drop_remainder=repeat)
     encode = view_builder(view, downsample, grid)
+    n = len(extras)
     if fits:
-        data = data.map(lambda psi, positions, features, mass:
-                        ((encode(psi, positions), features), mass),
+        data = data.map(lambda psi, positions, *rest:
+                        ((encode(psi, positions, *rest[:n]), rest[n]), rest[n + 1]),
                         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     else:
-        data = data.map(lambda psi, positions, mass: (encode(psi, positions), mass),
+        data = data.map(lambda psi, positions, *rest: (encode(psi, positions, *rest[:n]),
+                                                       rest[n]),
                         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     # A private pool, one thread per op: TensorFlow's default lets the loader spread
     # over every core, and a 2-core training step then waits on its busiest thread.

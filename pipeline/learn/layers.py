@@ -35,6 +35,16 @@ class SampleAtEncoding(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="massfield")
+class SampleEachStep(keras.layers.Layer):
+    """Feature maps of every step (B, T, G, G, C) sampled at that step's encoded position
+    (B, T, G, G) → (B, T, C): a field that changes in time, read where the particle is."""
+
+    def call(self, inputs):
+        features, encoding = inputs
+        return ops.einsum("bthwc,bthw->btc", features, encoding)
+
+
+@keras.saving.register_keras_serializable(package="massfield")
 class Displacements(keras.layers.Layer):
     """(B, T, 2) positions → (B, T, 2) step-to-step displacements (zero at t = 0)."""
 
@@ -71,20 +81,26 @@ class StandardisePotential(keras.layers.Layer):
     the layers that simulate read the physical ψ from the same input (one source).
     """
 
-    def __init__(self, mean: float, std: float, **kwargs):
+    def __init__(self, mean: float, std: float, fields: bool = False, **kwargs):
         super().__init__(**kwargs)
-        self.mean, self.std = float(mean), float(std)
+        self.mean, self.std, self.fields = float(mean), float(std), bool(fields)
 
     def call(self, view):
-        return ops.concatenate([(view[..., :1] - self.mean) / self.std, view[..., 1:]], axis=-1)
+        """ψ, and with ``fields`` a task's fields (channels 2 on) alike; channel 1, the
+        encoding, stays as it is."""
+        parts = [(view[..., :1] - self.mean) / self.std, view[..., 1:2 if self.fields else None]]
+        if self.fields:
+            parts.append((view[..., 2:] - self.mean) / self.std)
+        return ops.concatenate(parts, axis=-1)
 
     def get_config(self):
-        return {**super().get_config(), "mean": self.mean, "std": self.std}
+        config = {**super().get_config(), "mean": self.mean, "std": self.std}
+        return {**config, "fields": True} if self.fields else config
 
 
 @keras.saving.register_keras_serializable(package="massfield")
 class FieldGradient(keras.layers.Layer):
-    """(B, G, G, 1) ψ → (B, G, G, 3) [ψ, ∂ψ/∂x, ∂ψ/∂y] by central differences (one-sided at edges).
+    """(…, G, G, 1) ψ → (…, G, G, 3) [ψ, ∂ψ/∂x, ∂ψ/∂y] by central differences (one-sided at edges).
 
     A fixed operator, not a learned filter: −∇ψ is the coarse force, which no model
     should have to rediscover.
@@ -99,7 +115,8 @@ class FieldGradient(keras.layers.Layer):
             last = (ops.take(values, [n - 1], axis=axis) - ops.take(values, [n - 2], axis=axis))
             return ops.concatenate([first, inner, last], axis=axis)
 
-        return ops.concatenate([psi, derivative(psi, 2), derivative(psi, 1)], axis=-1)
+        # axes from the end: a field of every step (B, T, G, G, 1) works alike
+        return ops.concatenate([psi, derivative(psi, -2), derivative(psi, -3)], axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="massfield")

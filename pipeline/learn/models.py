@@ -24,6 +24,7 @@ from keras import layers, ops
 from ..config import FEED_FORWARD_MODELS, MODEL_NAMES, ModelTrainConfig, PhysicsConfig
 from ..errors import ConfigError
 from ..physics.encoding import to_grid
+from ..tasks import task_of
 from .data import FEED_FORWARD, RECURRENT, Normaliser
 from .layers import (
     Channel,
@@ -34,6 +35,7 @@ from .layers import (
     FixedPosition,
     LogMagnitude,
     SampleAtEncoding,
+    SampleEachStep,
     StandardisePotential,
     TraceMoments,
 )
@@ -44,9 +46,29 @@ SIGMA_START = -2.25  # softplus(−2.25) ≈ 0.1: a first σ of a tenth of a mas
 VIEWS = {"dnn": FEED_FORWARD, "cnn": FEED_FORWARD, "rnn": RECURRENT, "crnn": RECURRENT}
 
 
+def field_channels(name: str, physics: PhysicsConfig) -> list[tuple[int, bool]]:
+    """(channel, changes per step) of each task field in the view of ``name`` (channels 0
+    and 1 are ψ and the encoding): a feed-forward view holds a field of every step as one
+    static channel per step (:func:`~.data.make_view`)."""
+    steps = physics.time_steps
+    channels, next_channel = [], 2
+    for shape in task_of(physics).observed_shapes(physics.grid, steps):
+        per_step = len(shape) == 3
+        if VIEWS[name] == FEED_FORWARD:
+            count = steps if per_step else 1
+            channels += [(next_channel + k, False) for k in range(count)]
+            next_channel += count
+        else:
+            channels.append((next_channel, per_step))
+            next_channel += 1
+    return channels
+
+
 def input_shape(name: str, physics: PhysicsConfig) -> tuple[int, ...]:
     grid = physics.grid
-    return (grid, grid, 2) if VIEWS[name] == FEED_FORWARD else (physics.time_steps, grid, grid, 2)
+    channels = 2 + len(field_channels(name, physics))
+    return ((grid, grid, channels) if VIEWS[name] == FEED_FORWARD
+            else (physics.time_steps, grid, grid, channels))
 
 
 def start_cell(physics: PhysicsConfig) -> tuple[float, float]:
@@ -55,18 +77,32 @@ def start_cell(physics: PhysicsConfig) -> tuple[float, float]:
                  for p in physics.start_position)
 
 
-def _head(hidden, outputs: int, positive: bool, log_prior=None):
-    """Dense → (…, outputs). Ours predict log-mass (masses are positive, errors relative),
-    starting from a constant guess (zero kernel) so that early steps cannot blow up — or,
-    given ``log_prior`` (the physics fit's log-mass), a correction to it, starting at it."""
+def _head(hidden, outputs: int, positive: bool, log_prior=None, targets=()):
+    """Dense → (…, outputs) per target parameter. Ours predict log-mass (masses are
+    positive, errors relative), starting from a constant guess (zero kernel) so that early
+    steps cannot blow up — or, given ``log_prior`` (the physics fit's log-mass), a
+    correction to it, starting at it. A task's other parameters ``targets`` ((low, high)
+    each, after the mass) start at the middle of their prior, in units of its half-width."""
     if not positive:
-        return layers.Dense(outputs, name="head")(hidden)
+        return layers.Dense(outputs * (1 + len(targets)), name="head")(hidden)
     bias = [math.log(0.5) if log_prior is None else 0.0] + [SIGMA_START] * (outputs - 1)
-    out = layers.Dense(outputs, kernel_initializer="zeros",
+    bias += [0.0, *[SIGMA_START] * (outputs - 1)] * len(targets)
+    out = layers.Dense(len(bias), kernel_initializer="zeros",
                        bias_initializer=keras.initializers.Constant(bias), name="head")(hidden)
     log_mass = out[..., :1] if log_prior is None else out[..., :1] + log_prior
     mean = ops.exp(log_mass)
-    return ops.concatenate([mean, out[..., 1:]], axis=-1) if outputs > 1 else mean
+    if not targets:
+        return ops.concatenate([mean, out[..., 1:]], axis=-1) if outputs > 1 else mean
+    parts = [mean, out[..., 1:outputs]]
+    for k, (low, high) in enumerate(targets, start=1):
+        chunk = out[..., k * outputs:(k + 1) * outputs]
+        parts += [0.5 * (low + high) + 0.5 * (high - low) * chunk[..., :1], chunk[..., 1:]]
+    return ops.concatenate(parts, axis=-1)
+
+
+def _targets(physics: PhysicsConfig) -> tuple[tuple[float, float], ...]:
+    """The prior ranges of the task's parameters after the mass (none for ``mass``)."""
+    return tuple(p.bounds(physics) for p in task_of(physics).parameters[1:])
 
 
 def _as_sequence(out):
@@ -84,21 +120,21 @@ def _dnn_report(inputs, cfg, n_outputs, physics, raw, fit):
     # reading that as two hidden layers of 32 measured a median R² of 0.144 over five runs
     # of the report's regime, one hidden layer 0.253 (report: 0.373). We keep one.
     hidden = layers.Dense(32, activation="relu")(layers.Flatten()(inputs))
-    return _as_sequence(_head(hidden, n_outputs, positive=False))
+    return _as_sequence(_head(hidden, n_outputs, positive=False, targets=_targets(physics)))
 
 
 def _cnn_report(inputs, cfg, n_outputs, physics, raw, fit):
     hidden = layers.Conv2D(10, 3, padding="same", activation="relu")(inputs)
     hidden = layers.Flatten()(layers.MaxPooling2D()(hidden))
     hidden = layers.Dense(32, activation="relu")(hidden)
-    return _as_sequence(_head(hidden, n_outputs, positive=False))
+    return _as_sequence(_head(hidden, n_outputs, positive=False, targets=_targets(physics)))
 
 
 def _rnn_report(inputs, cfg, n_outputs, physics, raw, fit):
     hidden = layers.TimeDistributed(layers.Flatten())(inputs)
     hidden = layers.TimeDistributed(layers.Dense(32))(hidden)
     hidden = layers.GRU(32, return_sequences=True)(hidden)
-    return _head(hidden, n_outputs, positive=False)
+    return _head(hidden, n_outputs, positive=False, targets=_targets(physics))
 
 
 def _crnn_report(inputs, cfg, n_outputs, physics, raw, fit):
@@ -106,7 +142,7 @@ def _crnn_report(inputs, cfg, n_outputs, physics, raw, fit):
     hidden = layers.TimeDistributed(layers.MaxPooling2D())(hidden)
     hidden = layers.TimeDistributed(layers.Flatten())(hidden)
     hidden = layers.GRU(32, return_sequences=True)(hidden)
-    return _head(hidden, n_outputs, positive=False)
+    return _head(hidden, n_outputs, positive=False, targets=_targets(physics))
 
 
 # --- physics-informed -------------------------------------------------------------------
@@ -134,9 +170,17 @@ def _recurrent_physics(inputs, cfg, n_outputs, physics, learned_filters: bool):
                 LogMagnitude()(position - position[:, :1]), initial_force]
     if learned_filters and cfg.conv_channels:
         features.append(SampleAtEncoding()([_learned_filters(psi, cfg), encoding]))
+    for channel, per_step in field_channels("rnn", physics):  # a task's fields, at the particle
+        if per_step:
+            maps = FieldGradient()(Channel(channel, keep_dims=True)(inputs))
+            at = SampleEachStep()([maps, encoding])
+        else:
+            at = CubicFieldAt()([Channel(channel, first_step=True, keep_dims=True)(inputs),
+                                 position])
+        features += [at, LogMagnitude()(at[..., 1:])]
     hidden = layers.GRU(cfg.width, return_sequences=True)(layers.Concatenate()(features))
     hidden = layers.Dense(cfg.width, activation="relu")(hidden)
-    return _head(hidden, n_outputs, positive=True)
+    return _head(hidden, n_outputs, positive=True, targets=_targets(physics))
 
 
 def _crnn_physics(inputs, cfg, n_outputs, physics, raw, fit):
@@ -165,6 +209,10 @@ def _path_features(inputs, cfg, physics, raw, fit):
     along_path = SampleAtEncoding()([FieldGradient()(psi), layers.Reshape((1, grid, grid))(trace)])
     features = [at_start, LogMagnitude()(at_start[:, 1:]), moments,
                 layers.Flatten()(LogMagnitude()(discs[..., 1:])), layers.Flatten()(along_path)]
+    for channel, _ in field_channels("dnn", physics):  # a task's fields along the path
+        gradient = FieldGradient()(Channel(channel, keep_dims=True)(inputs))
+        features.append(layers.Flatten()(SampleAtEncoding()(
+            [gradient, layers.Reshape((1, grid, grid))(trace)])))
     if cfg.mass_scan:
         features.append(MassScan.for_physics(physics)(raw))  # the physical ψ
     if fit is not None:
@@ -172,30 +220,35 @@ def _path_features(inputs, cfg, physics, raw, fit):
     return psi, trace, features
 
 
-def _feed_forward_head(features, cfg, n_outputs, fit=None):
+def _feed_forward_head(features, cfg, n_outputs, physics, fit=None):
     hidden = layers.BatchNormalization()(layers.Concatenate()(features))
     hidden = layers.Dense(2 * cfg.width, activation="relu")(hidden)
     hidden = layers.Dense(cfg.width, activation="relu")(hidden)
     # with the physics fit, the network learns what to add to the fit's log-mass
     prior = None if fit is None else fit[:, :1]
-    return _as_sequence(_head(hidden, n_outputs, positive=True, log_prior=prior))
+    return _as_sequence(_head(hidden, n_outputs, positive=True, log_prior=prior,
+                              targets=_targets(physics)))
 
 
 def _cnn_physics(inputs, cfg, n_outputs, physics, raw, fit):
     psi, trace, features = _path_features(inputs, cfg, physics, raw, fit)
-    hidden = layers.Concatenate()([FieldGradient()(psi), Channel(1, keep_dims=True)(inputs)])
+    fields = [FieldGradient()(Channel(channel, keep_dims=True)(inputs))
+              for channel, _ in field_channels("cnn", physics)]
+    hidden = layers.Concatenate()([FieldGradient()(psi), Channel(1, keep_dims=True)(inputs),
+                                   *fields])
     for _ in range(3):  # 7 × 7 cells: wide enough to see the spacing of early positions
         hidden = layers.Conv2D(max(cfg.conv_channels, 4), 3, padding="same",
                                activation="relu")(hidden)
     grid = physics.grid
     along_path = SampleAtEncoding()([hidden, layers.Reshape((1, grid, grid))(trace)])
     features += [layers.GlobalMaxPooling2D()(hidden), layers.Flatten()(along_path)]
-    return _feed_forward_head(features, cfg, n_outputs, fit)
+    return _feed_forward_head(features, cfg, n_outputs, physics, fit)
 
 
 def _dnn_physics(inputs, cfg, n_outputs, physics, raw, fit):
     _, _, features = _path_features(inputs, cfg, physics, raw, fit)
-    return _feed_forward_head(features + [layers.Flatten()(inputs)], cfg, n_outputs, fit)
+    return _feed_forward_head(features + [layers.Flatten()(inputs)], cfg, n_outputs, physics,
+                              fit)
 
 
 BUILDERS = {
@@ -242,7 +295,8 @@ def build_model(name: str, cfg: ModelTrainConfig, physics: PhysicsConfig,
         # The report presets see ψ raw, as the report fed its networks (§2–3 standardise
         # nothing): with ψ standardised, four of five report-preset CRNN runs collapsed
         # to the mean.
-        view = StandardisePotential(normaliser.mean, normaliser.std)(inputs)
+        view = StandardisePotential(normaliser.mean, normaliser.std,
+                                    fields=bool(field_channels(name, physics)))(inputs)
     outputs = BUILDERS[(name, cfg.preset)](view, cfg, 2 if cfg.loss == "gaussian" else 1,
                                            physics, inputs, fit)
     return keras.Model(inputs if fit is None else (inputs, fit), outputs,

@@ -7,13 +7,23 @@ from collections.abc import Iterator
 import keras
 import numpy as np
 
+from ..tasks import task_of
 from .data import files_dataset
-from .losses import mean_and_sigma
+from .losses import parameter_outputs
 from .physics_fit import PhysicsFit
 
 
-def batch_outputs(model: keras.Model, dataset) -> Iterator[dict[str, np.ndarray]]:
-    """Per batch of (view, mass): true mass, mean per time step, last mean (and σ).
+def other_targets(physics) -> tuple[tuple[str, float], ...]:
+    """(name, scale) of each hidden parameter of the task after the mass."""
+    task = task_of(physics)
+    return tuple(zip(task.parameter_names[1:], task.scales(physics)[1:], strict=True))
+
+
+def batch_outputs(model: keras.Model, dataset,
+                  targets: tuple[tuple[str, float], ...] = ()) -> Iterator[dict[str, np.ndarray]]:
+    """Per batch of (view, target): true mass, mean per time step, last mean (and σ); for
+    each other parameter of ``targets`` (:func:`other_targets`), the same under keys
+    NAME, NAME_per_step, NAME_mean, NAME_sigma.
 
     ``predict_on_batch`` runs Keras's compiled predict function, traced once per batch
     shape: calling the model eagerly ran the mass scan's loop op by op, ~2 s a batch of 256
@@ -21,15 +31,21 @@ def batch_outputs(model: keras.Model, dataset) -> Iterator[dict[str, np.ndarray]
     padded to the first batch's size (samples are predicted independently), because a
     second trace of a hybrid cost as much as five batches."""
     size = None
-    for view, mass in dataset:
-        size = size or len(mass)
+    scales = (1.0, *(scale for _, scale in targets))
+    for view, truth in dataset:
+        size = size or len(truth)
         raw = model.predict_on_batch(_padded(view, size))
-        mean, sigma = (None if part is None else np.asarray(part, np.float64)[:len(mass)]
-                       for part in mean_and_sigma(raw))
-        out = {"mass": mass.numpy().astype(np.float64), "per_step": mean,
-               "mean": mean[:, -1]}
-        if sigma is not None:
-            out["sigma"] = sigma[:, -1]
+        truth = truth.numpy().astype(np.float64).reshape(len(truth), -1)
+        out = {}
+        for k, ((mean, sigma), name) in enumerate(zip(
+                parameter_outputs(raw, scales), ("", *(f"{n}_" for n, _ in targets)),
+                strict=True)):
+            mean, sigma = (None if part is None else np.asarray(part, np.float64)[:len(truth)]
+                           for part in (mean, sigma))
+            out.update({name[:-1] or "mass": truth[:, k], f"{name}per_step": mean,
+                        f"{name}mean": mean[:, -1]})
+            if sigma is not None:
+                out[f"{name}sigma"] = sigma[:, -1]
         yield out
 
 
@@ -45,27 +61,28 @@ def _padded(view, size: int):
     return np.concatenate([view, np.repeat(view[-1:], short, axis=0)])
 
 
-def predict_outputs(model: keras.Model, dataset) -> dict[str, np.ndarray]:
+def predict_outputs(model: keras.Model, dataset, targets=()) -> dict[str, np.ndarray]:
     """Every batch of :func:`batch_outputs`, concatenated."""
-    batches = list(batch_outputs(model, dataset))
+    batches = list(batch_outputs(model, dataset, targets))
     return {key: np.concatenate([b[key] for b in batches]) for key in batches[0]}
 
 
 def file_batches(model: keras.Model, files: list[str], view: str, fit: PhysicsFit | None = None,
-                 batch_size: int = 256) -> Iterator[dict[str, np.ndarray]]:
+                 batch_size: int = 256, targets=()) -> Iterator[dict[str, np.ndarray]]:
     """Predictions for the samples of ``files`` in file order, a batch at a time (with
     ``fit``, a shard at a time: its features are computed a shard ahead, not a store)."""
     if fit is None:
-        yield from batch_outputs(model, files_dataset(files, view, batch_size))
+        yield from batch_outputs(model, files_dataset(files, view, batch_size), targets)
         return
     for path in files:
-        yield from batch_outputs(model, files_dataset([path], view, batch_size, fit=fit))
+        yield from batch_outputs(model, files_dataset([path], view, batch_size, fit=fit),
+                                 targets)
 
 
 def predict_files(model: keras.Model, files: list[str], view: str, fit: PhysicsFit | None = None,
-                  batch_size: int = 256, features: dict[str, np.ndarray] | None = None
-                  ) -> dict[str, np.ndarray]:
+                  batch_size: int = 256, features: dict[str, np.ndarray] | None = None,
+                  targets=()) -> dict[str, np.ndarray]:
     """Predictions for every sample of ``files``, in file order (``features``: see
     :func:`~.data.files_dataset`)."""
     return predict_outputs(model, files_dataset(files, view, batch_size, fit=fit,
-                                                features=features))
+                                                features=features), targets)

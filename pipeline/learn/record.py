@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..config import ModelTrainConfig, Params, params_from_dict
 from ..errors import ConfigError, DataError
-from ..records import RecordError, from_mapping, to_mapping
+from ..records import RecordError, from_mapping, optional, to_mapping
 from ..store.atomic import write_json
 
 # 2: the model standardises ψ itself (records of format 1, whose models took ψ
@@ -57,7 +57,12 @@ class TrainingRecord:
     train_seconds: float
     step_loss: list
     epochs: list
-    calibration: dict
+    calibration: dict  # of the mass
+    parameter_calibration: dict | None = optional()  # a task's other parameters: name → one
+
+    def calibration_of(self, name: str) -> dict:
+        """The calibration of hidden parameter ``name`` (the mass's, or another's)."""
+        return self.calibration if name == "mass" else self.parameter_calibration[name]
 
     def write(self, path: Path) -> None:
         write_json(path, to_mapping(self))
@@ -84,6 +89,8 @@ class TrainingRecord:
         try:
             record = from_mapping(cls, raw)
             missing = [key for key in CALIBRATION_KEYS if key not in record.calibration]
+            missing += [f"{name}.edges" for name, one in (record.parameter_calibration or {}
+                                                         ).items() if "edges" not in one]
             if missing:
                 raise RecordError(f"no calibration.{missing[0]}")
             record.config.validate("config")

@@ -27,13 +27,14 @@ from ..errors import ConfigError, DataError
 from ..interrupts import Interrupted, StopFlag, signal_of, stop_signals_flag
 from ..store.atomic import atomic_path
 from ..store.store import Store
-from .calibration import calibrate
+from .calibration import calibrate, parameter_predictions
 from .data import Normaliser, files_dataset
 from .losses import BatchLoss, MassLoss
 from .models import VIEWS, build_model, check_model_name, contains_simulator, uses_physics_fit
 from .physics_fit import PhysicsFit
-from .predict import predict_outputs
+from .predict import other_targets, predict_outputs
 from .record import HISTORY_FORMAT, TrainedOn, TrainingRecord
+from .scores import r2_score
 
 BATCH_LOSS = "batch_loss"
 # Keras leaves XLA off on CPU-only machines. Whether compiling pays depends on the model
@@ -49,9 +50,11 @@ def use_xla(cfg, total_steps: int) -> bool:
     return cfg.xla == "always" or (cfg.xla == "auto" and total_steps >= XLA_MIN_STEPS)
 
 
-def compile_model(model: keras.Model, cfg, total_steps: int, xla: bool | None = None) -> None:
-    """Loss, optimiser (its schedule spans ``total_steps``) and the per-step loss metric."""
-    loss = MassLoss(cfg.loss, cfg.huber_delta, cfg.loss_every_step)
+def compile_model(model: keras.Model, cfg, total_steps: int, xla: bool | None = None,
+                  scales: tuple[float, ...] = (1.0,)) -> None:
+    """Loss, optimiser (its schedule spans ``total_steps``) and the per-step loss metric;
+    ``scales``: of each hidden parameter (:meth:`~pipeline.tasks.base.Task.scales`)."""
+    loss = MassLoss(cfg.loss, cfg.huber_delta, cfg.loss_every_step, scales)
     model.compile(optimizer=_optimizer(cfg, total_steps), loss=loss,
                   metrics=[BatchLoss(loss, name=BATCH_LOSS)],
                   jit_compile=use_xla(cfg, total_steps) if xla is None else xla)
@@ -169,10 +172,6 @@ def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
     check_model_name(name)
     cfg = params.train.model(name)
     store = open_store(store)
-    if store.task.name != "mass":
-        raise DataError(f"{store.directory}: a store of the {store.task.name} task; `massfield "
-                        f"train` builds models of the mass task only so far: read it with "
-                        f"massfield.batches or the PyTorch readers (docs/tasks.md)")
     physics = params.physics
     view = VIEWS[name]
     files, n_train = split_files(store, "train", cfg.train_samples)
@@ -190,7 +189,7 @@ def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
                  else files_dataset(monitored_files, view, 256, fit=physics_fit,
                                     features=features))
     model = build_model(name, cfg, physics, Normaliser.from_statistics(store.statistics))
-    compile_model(model, cfg, steps * cfg.epochs)
+    compile_model(model, cfg, steps * cfg.epochs, scales=store.task.scales(physics))
     step_log, epoch_log = StepLog(), EpochLog(log if verbose else lambda line: None, cfg.epochs)
     callbacks = [step_log, epoch_log]
     if cfg.patience:
@@ -216,7 +215,11 @@ def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
                           f"(a model already there is unchanged); re-run `massfield train "
                           f"{name}` to start again", signum) from None
     seconds = time.perf_counter() - started
-    validation_predictions = predict_outputs(model, validation)
+    targets = other_targets(physics)
+    validation_predictions = predict_outputs(model, validation, targets)
+    others = {name: calibrate(parameter_predictions(validation_predictions, name),
+                              parameter.bounds(physics), space="linear")
+              for (name, _), parameter in zip(targets, store.task.parameters[1:], strict=True)}
     history = TrainingRecord(
         format=HISTORY_FORMAT, model=name, config=cfg, view=view,
         simulator=contains_simulator(name, cfg),
@@ -226,12 +229,17 @@ def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
         step_loss=step_log.losses,
         epochs=[{key: float(values[i]) for key, values in fit.history.items()
                  if BATCH_LOSS not in key} for i in range(len(fit.history["loss"]))],
-        calibration=calibrate(validation_predictions, (physics.mass_low, physics.mass_high)))
+        calibration=calibrate(validation_predictions, (physics.mass_low, physics.mass_high)),
+        parameter_calibration=others or None)
     save_model(model, target)
     history.write(Path(out_dir) / f"{name}.history.json")
     last = history.epochs[-1]
     log(f"{name}: trained in {seconds:.0f} s, loss {last['loss']:.4f}, "
-        f"val_loss {last.get('val_loss', math.nan):.4f}")
+        f"val_loss {last.get('val_loss', math.nan):.4f}"
+        + "".join(f", validation R² {key} {r2_score(values['mass'], values['mean']):.3f}"
+                  for key, values in ((k, parameter_predictions(validation_predictions, k))
+                                      for k in store.task.parameter_names
+                                      if len(store.task.parameters) > 1)))
     return model, history
 
 

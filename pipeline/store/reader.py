@@ -18,6 +18,8 @@ import h5py
 import numpy as np
 
 from ..errors import DataError
+from ..tasks import DEFAULT as DEFAULT_TASK
+from ..tasks import task_named
 from .integrity import prove_shard, remember
 from .manifest import MANIFEST
 from .schema import recorded_params
@@ -96,6 +98,11 @@ def shard_layout(path) -> tuple[int, int, int]:
     except (OSError, KeyError, TypeError, ValueError):
         raise DataError(f"{path}: not a readable shard with potential, positions and params; "
                         f"check it with `massfield inspect --verify {path}`") from None
+
+
+def shard_task(path):
+    """The task a shard was made for (``physics.task`` of its params; ``mass`` if none)."""
+    return task_named(shard_params(path)["physics"].get("task", DEFAULT_TASK))
 
 
 def first_samples(files: list[Path], n: int, fields: tuple[str, ...]) -> tuple[np.ndarray, ...]:

@@ -10,6 +10,7 @@ targets, ``inspect --verify`` checks each parameter against its prior.
 from __future__ import annotations
 
 import dataclasses
+import types
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -71,7 +72,7 @@ class Task:
 
     name: str = ""
     summary: str = ""
-    parameters: tuple[Parameter, ...] = (MASS,)
+    parameters: tuple[Parameter, ...] = (MASS,)  # the mass first, in every task
     keys: tuple[str, ...] = ()  # physics keys of this task alone (recorded only for it)
     fields: tuple[Field, ...] = ()
     n_draws: int = 0  # numbers drawn per sample, in the order of :meth:`draw`
@@ -84,6 +85,18 @@ class Task:
     def observed_fields(self) -> tuple[str, ...]:
         """ψ and the task's observed fields: what a model sees besides the positions."""
         return ("potential",) + tuple(f.name for f in self.fields if f.observed)
+
+    def scales(self, physics) -> tuple[float, ...]:
+        """Per parameter, the unit its σ and error are learned in: mass units for the mass
+        (as before tasks existed), half the prior's width for every other parameter."""
+        return (1.0,) + tuple((p.bounds(physics)[1] - p.bounds(physics)[0]) / 2
+                              for p in self.parameters[1:])
+
+    def observed_shapes(self, grid: int, steps: int) -> tuple[tuple[int, ...], ...]:
+        """Per-sample shape of each observed field besides ψ: (G, G), or (T, G, G) for a
+        field of every kept step."""
+        layout = types.SimpleNamespace(grid=grid, time_steps=steps, size=0)
+        return tuple(f.shape(layout) for f in self.fields if f.observed)
 
     def validate(self, physics) -> None:
         for parameter in self.parameters[1:]:
