@@ -19,8 +19,8 @@ import numpy as np
 from ..config import PhysicsConfig
 from ..physics.inversion import fit_misfit, snapshot_variances
 from ..physics.sample import sample_streams
-from ..tasks import make_samples
 from ..store.reader import first_samples
+from ..tasks import make_samples
 
 REFERENCE_SEED = 2020
 REFERENCE_SAMPLES = 200

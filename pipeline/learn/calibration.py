@@ -111,7 +111,7 @@ def conformal_bounds(mean: np.ndarray, scale: np.ndarray, calibration: dict
     ends; intervals are clipped to it later); a sample no bin admits (only for quantiles
     of one sign) gets the hull of every bin's uncut range."""
     edges = np.array([-np.inf, *calibration["edges"], np.inf])
-    if calibration["space"] == "log":
+    if calibration.get("space", "log") == "log":
         lower = mean[:, None] * np.exp(np.asarray(calibration["lower"])[None] * scale[:, None])
         upper = mean[:, None] * np.exp(np.asarray(calibration["upper"])[None] * scale[:, None])
     else:
@@ -135,7 +135,7 @@ def predictive(predictions: dict, calibration: dict) -> dict:
     ``center`` and ``sigma_log``), the 90 % interval and a mass-unit σ."""
     low, high = value_range(calibration)
     mean = physical_mean(predictions["mean"], (low, high))
-    if calibration["space"] != "log":
+    if calibration.get("space", "log") != "log":
         scale = predictions.get("sigma", np.ones_like(mean))
         start, stop = conformal_bounds(mean, scale, calibration)
         sigma = np.maximum((stop - start) / (2 * Z90), MIN_SIGMA_LOG * (high - low))

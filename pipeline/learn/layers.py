@@ -45,6 +45,28 @@ class SampleEachStep(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="massfield")
+class FieldChange(keras.layers.Layer):
+    """How far a field of every step has moved from its first step, over the whole grid:
+    log of the mean squared change, (B, T, 1) from a view (B, T, G, G, C) — or, for a
+    feed-forward view (B, G, G, C), of channel ``channel`` from ψ (channel 0), (B, 1).
+    A field that turns at ω changes by 2(1 − cos ωt) of its variance: ω shows in the
+    fields themselves, not at the particle alone."""
+
+    def __init__(self, channel: int, **kwargs):
+        super().__init__(**kwargs)
+        self.channel = channel
+
+    def call(self, view):
+        field = view[..., self.channel]
+        reference = field[:, :1] if len(view.shape) == 5 else view[..., 0]
+        change = ops.mean(ops.square(field - reference), axis=(-2, -1))
+        return ops.expand_dims(ops.log(change + 1e-6), -1)
+
+    def get_config(self):
+        return {**super().get_config(), "channel": self.channel}
+
+
+@keras.saving.register_keras_serializable(package="massfield")
 class Displacements(keras.layers.Layer):
     """(B, T, 2) positions → (B, T, 2) step-to-step displacements (zero at t = 0)."""
 

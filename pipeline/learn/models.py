@@ -31,6 +31,7 @@ from .layers import (
     CubicFieldAt,
     Displacements,
     EncodingPosition,
+    FieldChange,
     FieldGradient,
     FixedPosition,
     LogMagnitude,
@@ -174,6 +175,7 @@ def _recurrent_physics(inputs, cfg, n_outputs, physics, learned_filters: bool):
         if per_step:
             maps = FieldGradient()(Channel(channel, keep_dims=True)(inputs))
             at = SampleEachStep()([maps, encoding])
+            features.append(FieldChange(channel)(inputs))
         else:
             at = CubicFieldAt()([Channel(channel, first_step=True, keep_dims=True)(inputs),
                                  position])
@@ -211,8 +213,8 @@ def _path_features(inputs, cfg, physics, raw, fit):
                 layers.Flatten()(LogMagnitude()(discs[..., 1:])), layers.Flatten()(along_path)]
     for channel, _ in field_channels("dnn", physics):  # a task's fields along the path
         gradient = FieldGradient()(Channel(channel, keep_dims=True)(inputs))
-        features.append(layers.Flatten()(SampleAtEncoding()(
-            [gradient, layers.Reshape((1, grid, grid))(trace)])))
+        features += [layers.Flatten()(SampleAtEncoding()(
+            [gradient, layers.Reshape((1, grid, grid))(trace)])), FieldChange(channel)(inputs)]
     if cfg.mass_scan:
         features.append(MassScan.for_physics(physics)(raw))  # the physical ψ
     if fit is not None:
