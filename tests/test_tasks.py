@@ -225,17 +225,94 @@ def test_every_reader_hands_over_every_hidden_parameter(tmp_path):
     assert set(first) == set(store.fields) and tuple(first["charge_potential"].shape) == (3, 32, 32)
 
 
+MODELS = ("dnn", "cnn", "rnn", "crnn")
+
+
 @pytest.mark.slow
-def test_models_refuse_a_store_of_another_task(tmp_path, tiny_models):
-    """A mass model scores no store of another task, not even as a distribution shift;
-    and training asks for a mass store."""
-    params = write_params(tmp_path / "p.yaml", physics={"task": "mass-drag"})
+def test_every_model_trains_scores_and_predicts_every_parameter(tmp_path, tiny_models):
+    """The same commands on a task's store: each model predicts each hidden parameter with
+    a calibrated interval; a model scores no store of another task, either way round."""
+    params = write_params(tmp_path / "p.yaml", physics={"task": "mass-charge"},
+                          train={m: {"epochs": 1, "steps_per_epoch": 2} for m in MODELS})
     generate_store(load_params(params), tmp_path / "s", scheduler="synchronous")
-    result = CliRunner().invoke(main, ["evaluate", "--data", str(tmp_path / "s"), "--models",
-                                       str(tiny_models / "rnn"), "--allow-shift"])
-    assert result.exit_code == 1
-    assert "physics.task mass (trained) vs mass-drag" in result.output
-    result = CliRunner().invoke(main, ["train", "rnn", "--params", str(params), "--data",
-                                       str(tmp_path / "s"), "--out", str(tmp_path / "m")])
-    assert result.exit_code == 1 and "mass-drag task" in result.output
-    assert not (tmp_path / "m").exists()
+    models = tmp_path / "models"
+    for name in MODELS:
+        result = CliRunner().invoke(main, ["train", name, "--params", str(params), "--data",
+                                           str(tmp_path / "s"), "--out", str(models / name)])
+        assert result.exit_code == 0, result.output
+        history = json.loads((models / name / f"{name}.history.json").read_text())
+        assert history["parameter_calibration"]["charge"]["space"] == "linear"
+    result = CliRunner().invoke(main, [
+        "evaluate", "--data", str(tmp_path / "s"), "--models", str(models),
+        "--metrics", str(tmp_path / "m.json"), "--predictions", str(tmp_path / "p.csv")])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    for name in MODELS:
+        charge = metrics["models"][name]["targets"]["charge"]
+        assert set(charge) >= {"r2", "mae", "coverage_90", "coverage_90_by_tercile", "nll"}
+        assert charge["median_relative_error"] is None  # q crosses zero: MAE only
+        joint = metrics["models"][name]["joint_coverage"]
+        assert len(joint["expected_coverage"]) == len(joint["levels"]) and joint["max_gap"] >= 0
+    assert "physics_inversion" in metrics["baselines"]
+    assert metrics["baselines"]["physics_inversion"]["omitted"]
+    header = (tmp_path / "p.csv").read_text().splitlines()[0].split(",")
+    assert {"charge", "rnn_charge", "rnn_charge_lower_90", "cnn_charge_sigma"} <= set(header)
+    result = CliRunner().invoke(main, ["predict", "rnn", "--data", str(tmp_path / "s"),
+                                       "--models", str(models), "--out", str(tmp_path / "r.csv")])
+    assert result.exit_code == 0, result.output
+    rows = (tmp_path / "r.csv").read_text().splitlines()
+    assert rows[0].split(",") == ["sample", "mass", "sigma", "lower_90", "upper_90", "charge",
+                                  "charge_sigma", "charge_lower_90", "charge_upper_90"]
+    assert len(rows) == 41
+    other = write_params(tmp_path / "o.yaml", physics={"task": "mass-drag"})
+    generate_store(load_params(other), tmp_path / "o", scheduler="synchronous")
+    for data, model_dir, named in (
+            (tmp_path / "o", models / "rnn", "physics.task mass-charge (trained) vs mass-drag"),
+            (tmp_path / "s", tiny_models / "rnn", "physics.task mass (trained) vs mass-charge")):
+        result = CliRunner().invoke(main, ["evaluate", "--data", str(data), "--models",
+                                           str(model_dir), "--allow-shift", "--metrics",
+                                           str(tmp_path / "x.json")])
+        assert result.exit_code == 1 and named in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1
+
+
+def _predictions(rng, n, spread):
+    """Gaussian predictions of two parameters (a mass, a charge) that claim σ 0.05, and
+    truths that scatter around them by ``spread`` (0.05: honest; more: over-confident)."""
+    center = np.stack([rng.uniform(0.1, 1.0, n), rng.uniform(-1.0, 1.0, n)], axis=1)
+    truth = center + rng.normal(0.0, spread, center.shape)
+    return truth, center, np.full_like(center, 0.05)
+
+
+def test_joint_coverage_holds_for_an_honest_predictor_and_fails_an_over_confident_one():
+    from pipeline.evaluate.joint import expected_coverage
+
+    rng = np.random.default_rng(1)
+    bounds = [(0.1, 1.0), (-1.0, 1.0)]
+    honest = expected_coverage(*_predictions(rng, 4000, 0.05), bounds)
+    proud = expected_coverage(*_predictions(rng, 4000, 0.15), bounds)
+    assert honest["max_gap"] < 0.03
+    assert proud["max_gap"] > 0.1
+    low = honest["levels"].index(0.1)  # over-confident: the truth lies beyond the draws,
+    assert proud["expected_coverage"][low] > 0.1 + 0.1  # so credibility piles up at 0 and 1
+
+
+def test_a_parameter_crossing_zero_is_calibrated_per_third_in_linear_space():
+    """σ claimed far too small and errors that grow with q: the conformal calibration on one
+    split still holds 0.9 in each third of another, where σ as claimed holds under half."""
+    from pipeline.evaluate.metrics import parameter_scores
+    from pipeline.learn.calibration import calibrate, predictive
+
+    rng = np.random.default_rng(2)
+
+    def split(n):
+        q = rng.uniform(-1.0, 1.0, n)
+        return {"mass": q, "mean": q + rng.normal(0.0, 0.05 + 0.1 * (q + 1), n),
+                "sigma": np.full(n, 0.02)}
+
+    calibration = calibrate(split(6000), (-1.0, 1.0), space="linear")
+    test = split(6000)
+    scores = parameter_scores(test["mass"], predictive(test, calibration), (-1.0, 1.0))
+    assert all(0.87 <= c <= 0.93 for c in scores["coverage_90_by_tercile"]), scores
+    raw = {"center": test["mean"], "sigma": test["sigma"], "mean": test["mean"]}
+    assert parameter_scores(test["mass"], raw, (-1.0, 1.0))["coverage_90"] < 0.5

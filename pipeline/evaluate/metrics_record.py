@@ -44,6 +44,7 @@ class ModelScores:
     r2_per_step: list | None = optional()  # recurrent models: after each snapshot
     shift: list | None = optional()  # scored off its training physics (--allow-shift)
     targets: dict | None = optional()  # a task's other hidden parameters: name → scores
+    joint_coverage: dict | None = optional()  # of every hidden parameter at once (TARP)
 
 
 @dataclasses.dataclass(frozen=True)

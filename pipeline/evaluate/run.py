@@ -36,6 +36,7 @@ from ..store.reader import OBSERVED_FIELDS, first_samples, read_shard, shard_fil
 from ..store.store import Store
 from ..tasks import task_of
 from .compatibility import check_compatible, evaluation_params, physics_differences
+from .joint import expected_coverage
 from .metrics import parameter_scores, r2_per_step, regression_metrics, uncertainty_metrics
 from .metrics_record import BaselineScores, Metrics, ModelScores
 
@@ -57,7 +58,9 @@ def write_scores(directory: Path, metrics: Metrics) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     scores = {**{key: {**{name: getattr(s, name) for name in HEADLINE_MODEL},
                        **{f"{p}_{name}": values[name] for p, values in (s.targets or {}).items()
-                          for name in ("r2", "coverage_90")}}
+                          for name in ("r2", "coverage_90")},
+                       **({"joint_coverage_max_gap": s.joint_coverage["max_gap"]}
+                          if s.joint_coverage else {})}
                  for key, s in metrics.models.items()},
               **{key: {name: getattr(s, name) for name in HEADLINE_BASELINE}
                  for key, s in metrics.baselines.items()}}
@@ -226,17 +229,21 @@ def score_model(path: Path, model, history: TrainingRecord, files: list[Path],
     if per_step.shape[1] > 1:
         scores["r2_per_step"] = r2_per_step(mass, per_step)
         columns.update({f"_t{t}": per_step[:, t] for t in range(per_step.shape[1])})
-    others = {}
+    others, joint = {}, [(mass, out["center"], out["sigma"], mass_range)]
     for name, _ in targets:  # a task's other parameters, each with its own calibration
         values = parameter_predictions(raw, name)
         calibrated = history.calibration_of(name)
         out = predictive(values, calibrated)
         others[name] = parameter_scores(values["mass"], out, value_range(calibrated))
+        joint.append((values["mass"], out["center"], out["sigma"], value_range(calibrated)))
         columns.update({f"_{name}{suffix}": out[part] for suffix, part in (
             ("", "mean"), ("_sigma", "sigma"), ("_lower_90", "lower_90"),
             ("_upper_90", "upper_90"))})
     if others:
         scores["targets"] = others
+        truth, center, sigma, bounds = (list(part) for part in zip(*joint, strict=True))
+        scores["joint_coverage"] = expected_coverage(
+            np.stack(truth, 1), np.stack(center, 1), np.stack(sigma, 1), bounds)
     return ModelScores(**scores), columns
 
 
@@ -336,6 +343,9 @@ def _score_models(models, files, scope, given, columns, baselines, notes, featur
         columns.update({f"{key}{suffix}": values for suffix, values in model_columns.items()})
         others = "".join(f", {name} R² {s['r2']:.4f} (coverage {s['coverage_90']:.3f})"
                          for name, s in (scores[key].targets or {}).items())
+        if scores[key].joint_coverage:
+            others += (f"; joint coverage off by ≤ "
+                       f"{scores[key].joint_coverage['max_gap']:.3f} (TARP)")
         log(f"{key}: R² {scores[key].r2:.4f}, 90 % coverage {scores[key].coverage_90:.3f}"
             f"{others}")
     metrics = Metrics(samples=int(len(mass)), scope=scope, models=scores,

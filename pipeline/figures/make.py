@@ -59,5 +59,8 @@ def make_all(metrics: Metrics, predictions: dict, histories: dict, store: Path,
     made.append(plot_sample(read_sample(store, 0), physics, out / "sample_inputs.png"))
     if repeats:
         made.append(results.r2_distribution(repeats, out / "r2_repeats.png"))
+    joint = results.joint_coverage(metrics, out / "joint_coverage.png")
+    if joint is not None:
+        made.append(joint)
     dvc_curves(out, metrics, predictions, histories)
     return made

@@ -136,6 +136,24 @@ def calibration(metrics: Metrics, path: Path | None) -> Path | Figure:
     return save(fig, path)
 
 
+def joint_coverage(metrics: Metrics, path: Path | None) -> Path | Figure | None:
+    """TARP's expected coverage of every hidden parameter at once, per credible level
+    (a task of several parameters; None for the mass task)."""
+    scored = {name: s.joint_coverage for name, s in metrics.models.items() if s.joint_coverage}
+    if not scored:
+        return None
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.plot([0, 1], [0, 1], color="grey", ls="--", label="calibrated")
+    named = labels(metrics)
+    for name in (n for n in ordered(metrics.models) if n in scored):
+        ax.plot(scored[name]["levels"], scored[name]["expected_coverage"], "o-", ms=3,
+                label=f"{named[name]} (largest gap {scored[name]['max_gap']:.3f})")
+    ax.set(xlabel="credible level", ylabel="expected coverage (TARP)",
+           title="Joint calibration of every hidden parameter")
+    ax.legend(fontsize=7)
+    return save(fig, path)
+
+
 def residuals(predictions: dict, metrics: Metrics, path: Path | None) -> Path | Figure:
     """Residual against true mass: does a model reach the top of the mass range (§4.3)?"""
     names = ordered(metrics.models) + [n for n in ["physics"] if n in predictions]
