@@ -27,12 +27,15 @@ def _summarize(name: str):
 
 def tables() -> dict[str, str]:
     """Marker name → the table its experiment's results give."""
-    curve, coarse, noise = map(_summarize, ("learning_curve", "coarse_graining",
-                                            "observation_noise"))
+    curve, coarse, noise, tasks = map(_summarize, ("learning_curve", "coarse_graining",
+                                                   "observation_noise", "tasks"))
     metrics = json.loads((HERE / "learning_curve/results/metrics.json").read_text())
+    per_task = {task: json.loads((HERE / f"tasks/results/{task}.json").read_text())
+                for task in tasks.TASKS}
     return {"learning-curve": curve.table(metrics).rstrip(),
             "coarse-graining": coarse.table(coarse.rows(HERE / "coarse_graining/results")).rstrip(),
-            "observation-noise": noise.doc_tables(*noise.load(HERE / "observation_noise/results"))}
+            "observation-noise": noise.doc_tables(*noise.load(HERE / "observation_noise/results")),
+            "tasks": tasks.table(per_task).rstrip()}
 
 
 def render(text: str) -> str:

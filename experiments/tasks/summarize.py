@@ -59,6 +59,7 @@ def figure(results: dict[str, dict], path: Path) -> None:
         sizes = sorted({r[0] for runs in points(metrics).values() for r in runs})
         ax.set_xscale("log")
         ax.set_xticks(sizes, [f"{size // 1000}k" for size in sizes])
+        ax.minorticks_off()
         ax.set(title=task, xlabel="training samples", ylabel="test R²", ylim=(-0.05, 1.0))
         ax.legend(fontsize=7)
     fig.tight_layout()
