@@ -13,7 +13,7 @@ from conftest import REPO
 from imports import PACKAGE, command_files, direct_imports, module_name
 
 LAYERS = ["pipeline.errors", "pipeline.watchdog", "pipeline.interrupts", "pipeline.physics",
-          "pipeline.tasks", "pipeline.config",
+          "pipeline.tasks", "pipeline.references", "pipeline.config",
           "pipeline.records",
           "pipeline.store", "pipeline.readers", "pipeline.learn", "pipeline.evaluate",
           "pipeline.figures", "pipeline.api", "pipeline.console", "pipeline.commands",

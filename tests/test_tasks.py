@@ -253,10 +253,14 @@ def test_every_model_trains_scores_and_predicts_every_parameter(tmp_path, tiny_m
         assert charge["median_relative_error"] is None  # q crosses zero: MAE only
         joint = metrics["models"][name]["joint_coverage"]
         assert len(joint["expected_coverage"]) == len(joint["levels"]) and joint["max_gap"] >= 0
-    assert "physics_inversion" in metrics["baselines"]
-    assert metrics["baselines"]["physics_inversion"]["omitted"]
+    for key in ("physics_inversion", "physics_inversion_fine_field"):  # the task's own fits
+        reference = metrics["baselines"][key]
+        assert reference["r2"] is not None and "r2" in reference["targets"]["charge"]
+        assert reference["targets"]["charge"]["median_relative_error"] is None
+    assert metrics["baselines"]["physics_inversion_fine_field"]["targets"]["charge"]["r2"] > 0.9
     header = (tmp_path / "p.csv").read_text().splitlines()[0].split(",")
-    assert {"charge", "rnn_charge", "rnn_charge_lower_90", "cnn_charge_sigma"} <= set(header)
+    assert {"charge", "rnn_charge", "rnn_charge_lower_90", "cnn_charge_sigma",
+            "physics_charge", "physics_fine_field_charge"} <= set(header)
     result = CliRunner().invoke(main, ["predict", "rnn", "--data", str(tmp_path / "s"),
                                        "--models", str(models), "--out", str(tmp_path / "r.csv")])
     assert result.exit_code == 0, result.output

@@ -58,6 +58,7 @@ class BaselineScores:
     median_relative_error: float | None
     snapshot_sd_px: list | None = optional()  # the inversion's snapshot weights
     omitted: str | None = optional()  # why it was left out
+    targets: dict | None = optional()  # a task's other hidden parameters: name → scores
 
 
 @dataclasses.dataclass(frozen=True)

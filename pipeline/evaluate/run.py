@@ -169,19 +169,12 @@ def baselines_on(files: list[Path], physics, calibration: list[Path]
             np.array(reproduced, bool), variances, {repr(fit): features})
 
 
-def task_truths(files: list[Path], task) -> tuple[dict[str, np.ndarray], dict, str]:
-    """A store of a task other than ``mass``: the true value of every hidden parameter, and
-    the two physics inversions left out — they simulate the mass task's physics, and the
-    likelihood fits of each task's own physics are not built yet (docs/tasks.md)."""
+def task_truths(files: list[Path], task) -> dict[str, np.ndarray]:
+    """The true value of every hidden parameter of a task's samples, in file order."""
     names = task.parameter_names
     shards = [read_shard(str(path), names) for path in files]
-    columns = {name: np.concatenate([shard[k] for shard in shards])
-               for k, name in enumerate(names)}
-    reason = (f"the physics inversions simulate the mass task's physics, not "
-              f"{task.name}'s; its own likelihood references are not built yet")
-    return columns, {key: {"r2": None, "pearson": None, "mae": None, "mean_relative_error": None,
-                           "median_relative_error": None, "omitted": reason}
-                     for key in ("physics_inversion", "physics_inversion_fine_field")}, reason
+    return {name: np.concatenate([shard[k] for shard in shards])
+            for k, name in enumerate(names)}
 
 
 def fine_field_note(reproduced: np.ndarray) -> str | None:
@@ -284,8 +277,8 @@ def evaluate(data_dir: Path, models_dir: Path, metrics_path: Path, predictions_p
     models = load_models(models_dir, given, data_dir, allow_shift, only)
     task = task_of(physics)
     if task.name != "mass":
-        return _evaluate_task(task, files, scope, data_dir, models, given, metrics_path,
-                              predictions_path, log, scores_dir)
+        return _evaluate_task(task, files, scope, data_dir, store, physics, models, given,
+                              metrics_path, predictions_path, log, scores_dir)
     calibration, calibration_note = calibration_files(store, files)
     columns, reproduced, variances, features = baselines_on(files, physics, calibration)
     mass = columns["mass"]
@@ -313,17 +306,37 @@ def evaluate(data_dir: Path, models_dir: Path, metrics_path: Path, predictions_p
                          metrics_path, predictions_path, log, scores_dir)
 
 
-def _evaluate_task(task, files, scope, data_dir, models, given, metrics_path, predictions_path,
-                   log, scores_dir) -> Metrics:
-    """A store of another task: every model on every hidden parameter, beside the mean."""
-    columns, baselines, reason = task_truths(files, task)
+def _evaluate_task(task, files, scope, data_dir, store, physics, models, given, metrics_path,
+                   predictions_path, log, scores_dir) -> Metrics:
+    """A store of another task: every model and both of the task's physics references on
+    every hidden parameter, beside the mean."""
+    from .references import reference_scores, task_references
+
+    columns = task_truths(files, task)
     mass = columns["mass"]
     log(f"evaluating on {len(mass)} samples ({scope} of {data_dir}), task {task.name}")
+    calibration, calibration_note = calibration_files(store, files)
+    references, variances, reproduced = task_references(files, calibration, task, physics)
+    omitted = fine_field_note(reproduced)
+    notes = [note for note in [omitted, calibration_note] if note]
+    for note in notes:
+        log(f"note: {note}")
+    if omitted:
+        references.update({key: np.full_like(mass, np.nan) for key in references
+                           if key.startswith("physics_fine_field")})
+    truths = dict(columns)
+    columns.update(references)
     columns["mean_baseline"] = np.full_like(mass, _baseline_mean(
         {key: history for key, (_, _, history) in models.items()}))
-    baselines["predict_the_mean"] = regression_metrics(mass, columns["mean_baseline"])
-    notes = [f"physics inversions left out: {reason}"]
-    log(f"note: {notes[0]}")
+    baselines = {"predict_the_mean": regression_metrics(mass, columns["mean_baseline"])}
+    for key, column in (("physics_inversion", "physics"),
+                        ("physics_inversion_fine_field", "physics_fine_field")):
+        baselines[key] = reference_scores(truths, references, task, column, variances[column],
+                                          omitted if column == "physics_fine_field" else None)
+        others = "".join(f", {name} R² {s['r2']:.4f}"
+                         for name, s in (baselines[key].get("targets") or {}).items())
+        if baselines[key]["r2"] is not None:
+            log(f"{key}: mass R² {baselines[key]['r2']:.4f}{others}")
     return _score_models(models, files, scope, given, columns, baselines, notes, {},
                          metrics_path, predictions_path, log, scores_dir)
 
