@@ -47,7 +47,7 @@ def view_milliseconds(data: Path, batch: int, repeats: int = 200) -> dict[str, f
     tf.data with one thread per op, as the loader runs it, with and without XLA."""
     files = store_files(data, "train")[:1]
     psi, positions = read_arrays(files, ("potential", "positions"))
-    grid, _, downsample = shard_layout(files[0])
+    grid, _, downsample, _ = shard_layout(files[0])
     options = tf.data.Options()
     options.threading.private_threadpool_size = 1
     options.threading.max_intra_op_parallelism = 1

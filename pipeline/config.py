@@ -53,6 +53,9 @@ class PhysicsConfig:
     start_velocity: tuple[float, float] = (0.0, 0.0)
     max_redraws: int = 1000  # per sample, before giving up on escaping particles
     position_noise: float = 0.0  # observation: σ of Gaussian noise on each kept position (px)
+    # ... or, set, each sample's own σ ~ U[position_noise, position_noise_high): a nuisance,
+    # so that one model serves every noise level in the range (stored as position_noise)
+    position_noise_high: float | None = None
     potential_noise: float = 0.0  # observation: σ of Gaussian noise on each ψ cell
     # the task: which physics and which hidden parameters (pipeline/tasks, docs/tasks.md)
     task: str = "mass"
@@ -121,12 +124,37 @@ class PhysicsConfig:
             sigma = getattr(self, key)
             _require(0 <= sigma <= bound, f"physics.{key}",
                      f"must be a standard deviation in [0, {bound:g}{unit}], got {sigma}")
+        high = self.position_noise_high
+        _require(high is None or self.position_noise < high <= self.size,
+                 "physics.position_noise_high",
+                 f"must be null or satisfy physics.position_noise < position_noise_high ≤ "
+                 f"{self.size} px (got {self.position_noise}, {high})")
         task_named(self.task).validate(self)  # the task checks its own keys
 
     @property
     def noisy(self) -> bool:
         """Whether what a model observes differs from the truth (docs/dataset.md)."""
-        return self.position_noise > 0 or self.potential_noise > 0
+        return self.position_noise_range[1] > 0 or self.potential_noise > 0
+
+    @property
+    def position_noise_drawn(self) -> bool:
+        """Whether each sample draws its own position σ (a range was given)."""
+        return self.position_noise_high is not None
+
+    @property
+    def position_noise_range(self) -> tuple[float, float]:
+        """(low, high) of the position σ; (σ, σ) when it is fixed."""
+        high = self.position_noise if self.position_noise_high is None else \
+            self.position_noise_high
+        return self.position_noise, high
+
+    @property
+    def position_noise_variance(self) -> float:
+        """The mean σ² of a kept position's noise (px²): σ² fixed, (l² + lh + h²)/3 drawn."""
+        low, high = self.position_noise_range
+        if not self.position_noise_drawn:
+            return low ** 2
+        return (low * low + low * high + high * high) / 3
 
 
 @dataclasses.dataclass

@@ -320,3 +320,14 @@ def test_a_parameter_crossing_zero_is_calibrated_per_third_in_linear_space():
     assert all(0.87 <= c <= 0.93 for c in scores["coverage_90_by_tercile"]), scores
     raw = {"center": test["mean"], "sigma": test["sigma"], "mean": test["mean"]}
     assert parameter_scores(test["mass"], raw, (-1.0, 1.0))["coverage_90"] < 0.5
+
+
+def test_the_report_presets_serve_the_mass_task_alone(tmp_path):
+    params = write_params(tmp_path / "p.yaml", physics={"task": "mass-drag"})
+    generate_store(load_params(params), tmp_path / "s", scheduler="synchronous")
+    result = CliRunner().invoke(main, ["train", "crnn", "--params", str(params), "--data",
+                                       str(tmp_path / "s"), "--out", str(tmp_path / "m"),
+                                       "--set", "train.crnn.preset=report"])
+    assert result.exit_code == 2, result.output
+    assert "holds task mass-drag" in result.output and "preset=physics-informed" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "m").exists()

@@ -49,11 +49,24 @@ def evaluation_params(files: list[Path], store: Store | None = None) -> dict:
     return first
 
 
+NOISE_KEYS = ("position_noise", "position_noise_high")
+
+
+def noise_inside(trained: PhysicsConfig, given: PhysicsConfig) -> bool:
+    """Whether a model trained on a range of position σ meets σ inside it: no shift."""
+    low, high = trained.position_noise_range
+    given_low, given_high = given.position_noise_range
+    return trained.position_noise_drawn and low <= given_low and given_high <= high
+
+
 def physics_differences(trained: dict, given: dict) -> list[tuple[str, object, object]]:
-    """(key, trained value, given value) for every physics key that differs."""
-    a = _comparable(_physics(trained, "the model's training store"))
-    b = _comparable(_physics(given, "the store to score"))
-    return [(key, a[key], b[key]) for key in a if a[key] != b[key]]
+    """(key, trained value, given value) for every physics key that differs (the position
+    noise not, where the store's σ lies inside the range the model was trained on)."""
+    trained_physics = _physics(trained, "the model's training store")
+    given_physics = _physics(given, "the store to score")
+    a, b = _comparable(trained_physics), _comparable(given_physics)
+    same = NOISE_KEYS if noise_inside(trained_physics, given_physics) else ()
+    return [(key, a[key], b[key]) for key in a if a[key] != b[key] and key not in same]
 
 
 def check_compatible(model_path: Path, history: TrainingRecord, given: dict, location: Path,

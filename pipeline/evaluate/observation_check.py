@@ -12,6 +12,7 @@ compares like with like, though a little noise hides in the misfit of the physic
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -32,17 +33,30 @@ CHECKED_SAMPLES = 500
 TOLERATED = (0.5, 2.0)
 
 
+def _reference(physics: PhysicsConfig):
+    return make_samples(sample_streams(np.random.SeedSequence(REFERENCE_SEED),
+                                       REFERENCE_SAMPLES), physics)
+
+
 def misfit_ratio(files: list[Path], physics: PhysicsConfig) -> float:
     """Median physics misfit of the first samples of ``files`` over that of samples made
-    with ``physics`` (the model's training physics), both with the reference's variances."""
-    reference = make_samples(sample_streams(np.random.SeedSequence(REFERENCE_SEED),
-                                            REFERENCE_SAMPLES), physics)
+    with ``physics`` (the model's training physics), both with the reference's variances.
+    A model trained on a range of position σ expects any misfit between those of samples
+    at the range's two ends: 1 there, else the ratio to the nearer end."""
+    reference = _reference(physics)
     variances = snapshot_variances(reference.potential, reference.positions, reference.mass,
                                    physics)
-    expected = np.median(fit_misfit(reference.potential, reference.positions, physics,
-                                    variances))
+    ends = [physics]
+    if physics.position_noise_drawn:
+        ends = [dataclasses.replace(physics, position_noise=sigma, position_noise_high=None)
+                for sigma in physics.position_noise_range]
+    expected = [np.median(fit_misfit(made.potential, made.positions, physics, variances))
+                for made in (reference if len(ends) == 1 else _reference(end) for end in ends)]
     psi, positions = first_samples(files, CHECKED_SAMPLES, ("potential", "positions"))
-    return float(np.median(fit_misfit(psi, positions, physics, variances)) / expected)
+    observed = float(np.median(fit_misfit(psi, positions, physics, variances)))
+    if observed < expected[0]:
+        return observed / expected[0]
+    return max(observed / expected[-1], 1.0)
 
 
 def observation_warning(files: list[Path], physics: PhysicsConfig, model: str,
@@ -52,7 +66,8 @@ def observation_warning(files: list[Path], physics: PhysicsConfig, model: str,
     ratio = misfit_ratio(files, physics)
     if TOLERATED[0] <= ratio <= TOLERATED[1]:
         return None
-    trained = (f"physics.position_noise {physics.position_noise:g}, "
+    low, high = physics.position_noise_range
+    trained = (f"physics.position_noise {low:g}{f' to {high:g}' if high != low else ''}, "
                f"physics.potential_noise {physics.potential_noise:g}")
     kind = "noisier" if ratio > 1 else "cleaner"
     return (f"{location}: its observations fit the physics {ratio:.3g}× "

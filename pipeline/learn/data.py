@@ -30,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..store.manifest import read_stats
-from ..store.reader import OBSERVED_FIELDS, read_shard, shard_layout, shard_task, store_files
+from ..store.reader import OBSERVED_FIELDS, read_shard, shard_layout, store_files
 from .fourwarm import four_warm
 from .physics_fit import FEATURES, PhysicsFit
 
@@ -143,8 +143,7 @@ def files_dataset(files: list[str], view: str, batch_size: int, *,
     With ``shuffle_seed``, every pass visits the shards in a new seeded order, four at a
     time, each shard's samples in a new seeded order; without it, in file order.
     """
-    grid, steps, downsample = shard_layout(files[0])
-    task = shard_task(files[0])
+    grid, steps, downsample, task = shard_layout(files[0])
     extras = task.observed_fields[1:]
     fits = features if features is not None or fit is None else fit.shard_features(files)
     signature = (tf.TensorSpec((None, grid, grid), tf.float32),

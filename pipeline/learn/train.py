@@ -172,6 +172,10 @@ def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
     check_model_name(name)
     cfg = params.train.model(name)
     store = open_store(store)
+    if cfg.preset == "report" and store.task.name != "mass":
+        raise ConfigError(f"train.{name}.preset report: the report's architectures predict "
+                          f"the mass alone, and {store.directory} holds task "
+                          f"{store.task.name}; use --set train.{name}.preset=physics-informed")
     physics = params.physics
     view = VIEWS[name]
     files, n_train = split_files(store, "train", cfg.train_samples)

@@ -16,6 +16,23 @@ from .field import force_at
 NOT_ESCAPED = -1
 
 
+@njit(cache=True, inline="always")
+def step_into(trajectory, t, x, y, vx, vy, ax, ay, n_rows, n_cols):
+    """One step of every task's integrator: v ← v + a, r ← r + v, recorded at ``t``.
+    Returns the new (x, y, vx, vy) and whether the particle left the grid (the positions
+    after ``t`` are then NaN)."""
+    vx += ax
+    vy += ay
+    x += vx
+    y += vy
+    trajectory[t, 0] = x
+    trajectory[t, 1] = y
+    left = not (0.0 <= x < n_cols and 0.0 <= y < n_rows)
+    if left:
+        trajectory[t + 1:, :] = np.nan
+    return x, y, vx, vy, left
+
+
 @njit(cache=True)
 def simulate_into(phi, mass, x0, y0, vx0, vy0, trajectory):
     """Fill ``trajectory`` (n_positions, 2) with positions; return the escape index or −1."""
@@ -25,14 +42,9 @@ def simulate_into(phi, mass, x0, y0, vx0, vy0, trajectory):
     trajectory[0, 1] = y
     for t in range(1, trajectory.shape[0]):
         fx, fy = force_at(phi, int(np.floor(y)), int(np.floor(x)))
-        vx += fx / mass
-        vy += fy / mass
-        x += vx
-        y += vy
-        trajectory[t, 0] = x
-        trajectory[t, 1] = y
-        if not (0.0 <= x < n_cols and 0.0 <= y < n_rows):
-            trajectory[t + 1:, :] = np.nan
+        x, y, vx, vy, left = step_into(trajectory, t, x, y, vx, vy, fx / mass, fy / mass,
+                                       n_rows, n_cols)
+        if left:
             return t
     return NOT_ESCAPED
 

@@ -140,12 +140,12 @@ def snapshot_variances(potential: np.ndarray, positions: np.ndarray, mass: np.nd
                                 velocity, physics.n_positions)
     finite = np.isfinite(squared)
     measured = np.where(finite, squared, 0.0).sum(axis=0) / np.maximum(finite.sum(axis=0), 1) / 2
-    return np.maximum(measured, physics.position_noise ** 2) + VARIANCE_FLOOR
+    return np.maximum(measured, physics.position_noise_variance) + VARIANCE_FLOOR
 
 
 def exact_field_variances(physics) -> np.ndarray:
     """In the true φ the path at the true mass is the true path: only the noise remains."""
-    return np.full(len(physics.kept_steps), physics.position_noise ** 2 + VARIANCE_FLOOR)
+    return np.full(len(physics.kept_steps), physics.position_noise_variance + VARIANCE_FLOOR)
 
 
 def physics_inversion(potential: np.ndarray, positions: np.ndarray, physics,

@@ -86,6 +86,19 @@ def _fill(indices, offsets, masses, trap, safety, size, octaves, persistence, la
     return escaped
 
 
+def escaped_again(pending: np.ndarray, escaped: np.ndarray, redraws: np.ndarray, physics,
+                  advice: str) -> np.ndarray:
+    """The samples of ``pending`` whose particle escaped, each counted in ``redraws``; one
+    line with ``advice`` once a sample has escaped more than physics.max_redraws times."""
+    again = pending[escaped != NOT_ESCAPED]
+    for s in again:
+        redraws[s] += 1
+        if redraws[s] > physics.max_redraws:
+            raise ConfigError(f"physics.max_redraws: a particle escaped the trap {redraws[s]} "
+                              f"times in a row; {advice}")
+    return again
+
+
 def make_samples(rngs: Sequence[np.random.Generator], physics,
                  store_full_potential: bool = False) -> SampleBatch:
     """Make one sample per stream; escaped particles are redrawn from their own stream."""
@@ -110,39 +123,42 @@ def make_samples(rngs: Sequence[np.random.Generator], physics,
                         physics.octaves, physics.persistence, physics.lacunarity,
                         physics.repeat, physics.base, physics.downsample, start, velocity,
                         kept, psi, trajectory, encoding, full, store_full_potential)
-        pending = pending[escaped != NOT_ESCAPED]
+        pending = escaped_again(pending, escaped, redraws, physics,
+                                "strengthen physics.trap_safety or raise physics.mass_low")
         for s in pending:
-            redraws[s] += 1
-            if redraws[s] > physics.max_redraws:
-                raise ConfigError(
-                    f"physics.max_redraws: a particle escaped the trap {redraws[s]} times in a "
-                    f"row; strengthen physics.trap_safety or raise physics.mass_low")
             offsets[s], masses[s] = _draw(rngs[s], physics)
     positions = trajectory[:, kept]
-    psi_true = None
+    psi_true, drawn = None, {}
     if physics.noisy:
         psi_true = psi
-        positions, psi = observe(rngs, positions, psi, physics)
-        if physics.position_noise > 0:
+        positions, psi, drawn = observe(rngs, positions, psi, physics)
+        if physics.position_noise_range[1] > 0:
             for s in range(n):
                 encoding[s] = encode_positions(positions[s], physics.downsample, grid)
     return SampleBatch(
         mass=masses, potential=psi, trajectory=trajectory,
         positions=positions, encoding=encoding, noise_offset=offsets,
         redraws=redraws, potential_full=full if store_full_potential else None,
-        potential_true=psi_true if physics.potential_noise > 0 else None)
+        potential_true=psi_true if physics.potential_noise > 0 else None, extras=drawn)
 
 
 def observe(rngs: Sequence[np.random.Generator], positions: np.ndarray, psi: np.ndarray,
-            physics) -> tuple[np.ndarray, np.ndarray]:
-    """The observed kept positions and ψ: the truth plus each sample's own Gaussian draws."""
+            physics) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The observed kept positions and ψ: the truth plus each sample's own Gaussian draws;
+    with a range of position σ, each sample first draws its σ (returned as the dataset
+    ``position_noise``, else nothing)."""
     position_draws = np.empty_like(positions)
     psi_draws = np.empty_like(psi)
+    low, high = physics.position_noise_range
+    sigma = np.full(len(rngs), low)
     for s, rng in enumerate(rngs):
+        if physics.position_noise_drawn:
+            sigma[s] = rng.uniform(low, high)
         position_draws[s] = rng.standard_normal(positions.shape[1:])
         psi_draws[s] = rng.standard_normal(psi.shape[1:])
-    return (positions + physics.position_noise * position_draws,
-            psi + physics.potential_noise * psi_draws)
+    drawn = {"position_noise": sigma} if physics.position_noise_drawn else {}
+    return (positions + sigma[:, None, None] * position_draws,
+            psi + physics.potential_noise * psi_draws, drawn)
 
 
 def make_sample(rng: np.random.Generator, physics,

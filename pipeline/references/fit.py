@@ -92,12 +92,12 @@ def snapshot_variances(likelihood: Likelihood, shard: dict, physics) -> np.ndarr
     squared = ((predicted - shard["positions"]) ** 2).sum(axis=-1)
     finite = np.isfinite(squared)
     measured = np.where(finite, squared, 0.0).sum(axis=0) / np.maximum(finite.sum(axis=0), 1)
-    return np.maximum(measured / 2, physics.position_noise ** 2) + VARIANCE_FLOOR
+    return np.maximum(measured / 2, physics.position_noise_variance) + VARIANCE_FLOOR
 
 
 def exact_variances(physics) -> np.ndarray:
     """In the exact fields the path at the true θ is the true path: only the noise remains."""
-    return np.full(len(physics.kept_steps), physics.position_noise ** 2 + VARIANCE_FLOOR)
+    return np.full(len(physics.kept_steps), physics.position_noise_variance + VARIANCE_FLOOR)
 
 
 def fit(likelihood: Likelihood, shard: dict, physics, variances: np.ndarray,

@@ -89,20 +89,17 @@ def shard_params(path: Path) -> dict:
                         f"check it with `massfield inspect --verify {path}`") from None
 
 
-def shard_layout(path) -> tuple[int, int, int]:
-    """(grid, time steps, downsample) of a shard; DataError if it is not one of ours."""
+def shard_layout(path) -> tuple[int, int, int, object]:
+    """(grid, time steps, downsample, task) of a shard, in one open — the task from
+    ``physics.task`` of its params, ``mass`` if none; DataError if it is not one of ours."""
     try:
         with h5py.File(path, "r") as h5:
-            downsample = recorded_params(h5)["physics"]["downsample"]
-            return h5["potential"].shape[-1], h5["positions"].shape[1], int(downsample)
+            physics = recorded_params(h5)["physics"]
+            layout = h5["potential"].shape[-1], h5["positions"].shape[1], int(physics["downsample"])
     except (OSError, KeyError, TypeError, ValueError):
         raise DataError(f"{path}: not a readable shard with potential, positions and params; "
                         f"check it with `massfield inspect --verify {path}`") from None
-
-
-def shard_task(path):
-    """The task a shard was made for (``physics.task`` of its params; ``mass`` if none)."""
-    return task_named(shard_params(path)["physics"].get("task", DEFAULT_TASK))
+    return (*layout, task_named(physics.get("task", DEFAULT_TASK)))
 
 
 def first_samples(files: list[Path], n: int, fields: tuple[str, ...]) -> tuple[np.ndarray, ...]:

@@ -70,6 +70,11 @@ DATASETS = (
     DatasetSpec("potential_true", np.dtype("float32"), lambda p: (p.grid, p.grid),
                 "dimensionless", "true psi, before the observation noise: the hidden truth",
                 written=lambda params: params.physics.potential_noise > 0, compressed=False),
+    DatasetSpec("position_noise", np.dtype("float64"), lambda p: (), "pixels",
+                "this sample's σ of the position noise, uniform in [physics.position_noise, "
+                "physics.position_noise_high) (a nuisance the models do not predict)",
+                written=lambda params: params.physics.position_noise_drawn,
+                per_sample_chunks=False),
 )
 
 

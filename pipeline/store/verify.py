@@ -76,7 +76,17 @@ def within_noise(name: str, observed: np.ndarray, truth: np.ndarray, sigma: floa
 def _check_observation(h5: h5py.File, physics) -> list[str]:
     """positions against trajectory at the kept steps, ψ against potential_true."""
     truth = h5["trajectory"][()][:, list(physics.kept_steps)]
-    problems = within_noise("positions", h5["positions"][()], truth, physics.position_noise)
+    if physics.position_noise_drawn:  # each sample's residual in units of its own σ
+        sigma = h5["position_noise"][()]
+        low, high = physics.position_noise_range
+        if sigma.min() < low or sigma.max() >= high or sigma.min() <= 0:
+            return [f"position_noise outside its range ({low}, {high})"]
+        scaled = (h5["positions"][()] - truth) / sigma[:, None, None]
+        problems = within_noise("positions / position_noise", scaled, np.zeros_like(scaled),
+                                1.0)
+    else:
+        problems = within_noise("positions", h5["positions"][()], truth,
+                                physics.position_noise)
     if physics.potential_noise > 0:
         problems += within_noise("potential", h5["potential"][()], h5["potential_true"][()],
                                  physics.potential_noise)

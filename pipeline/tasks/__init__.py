@@ -36,9 +36,11 @@ def make_samples(rngs, physics, store_full_potential: bool = False):
 
 
 def recorded_physics(physics: dict) -> dict:
-    """The physics keys a store records: another task's keys never, and ``task`` only when
-    it is not ``mass`` — so a ``mass`` store is byte for byte what it was before tasks."""
+    """The physics keys a store records: another task's keys never, ``task`` only when it
+    is not ``mass`` and ``position_noise_high`` only when set — so a store of the default
+    physics is byte for byte what it was before tasks and noise ranges."""
     task = physics.get("task", DEFAULT)
     foreign = {key for other in TASKS.values() if other.name != task for key in other.keys}
-    skip = foreign | ({"task"} if task == DEFAULT else set())
+    skip = foreign | ({"task"} if task == DEFAULT else set()) \
+        | ({"position_noise_high"} if physics.get("position_noise_high") is None else set())
     return {key: value for key, value in physics.items() if key not in skip}

@@ -18,8 +18,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..physics.encoding import encode_positions
 from ..physics.field import trap_weights
-from ..physics.integrator import NOT_ESCAPED
-from ..physics.sample import SampleBatch, observe
+from ..physics.sample import SampleBatch, escaped_again, observe
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,14 +128,10 @@ class Task:
         pending = np.arange(n, dtype=np.int64)
         while pending.size:
             escaped = self.simulate(pending, draws, physics, out, store_full_potential)
-            pending = pending[escaped != NOT_ESCAPED]
+            pending = escaped_again(pending, escaped, redraws, physics,
+                                    f"narrow {self.name}'s priors or strengthen "
+                                    f"physics.trap_safety")
             for s in pending:
-                redraws[s] += 1
-                if redraws[s] > physics.max_redraws:
-                    raise ConfigError(
-                        f"physics.max_redraws: a particle escaped the trap {redraws[s]} times "
-                        f"in a row ({self.name}); narrow this task's priors or strengthen "
-                        f"physics.trap_safety")
                 draws[s] = self.draw(rngs[s], physics)
         kept = list(physics.kept_steps)
         psi, positions = out["potential"], out["trajectory"][:, kept]
@@ -145,7 +140,8 @@ class Task:
         psi_true = None
         if physics.noisy:
             psi_true = psi
-            positions, psi = observe(rngs, positions, psi, physics)
+            positions, psi, drawn = observe(rngs, positions, psi, physics)
+            extras.update(drawn)
             for name in observed:  # each observed field gets the potential's noise too
                 draws_ = np.stack([rng.standard_normal(out[name].shape[1:]) for rng in rngs])
                 out[name] = out[name] + physics.potential_noise * draws_

@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit
 
 from ..physics.field import block_mean, force_at, noise_field_into, trap_into
+from ..physics.integrator import NOT_ESCAPED, step_into
 from .base import MASS, Field, Parameter, Task, simulation_constants
 
 CHARGE = Parameter("charge", "charge units", "charge_low", "charge_high",
@@ -29,16 +30,11 @@ def charged_path(phi, chi, mass, charge, x0, y0, vx0, vy0, trajectory):
         row, col = int(np.floor(y)), int(np.floor(x))
         fx, fy = force_at(phi, row, col)
         gx, gy = force_at(chi, row, col)
-        vx += (fx + charge * gx) / mass
-        vy += (fy + charge * gy) / mass
-        x += vx
-        y += vy
-        trajectory[t, 0] = x
-        trajectory[t, 1] = y
-        if not (0.0 <= x < n_cols and 0.0 <= y < n_rows):
-            trajectory[t + 1:, :] = np.nan
+        x, y, vx, vy, left = step_into(trajectory, t, x, y, vx, vy, (fx + charge * gx) / mass,
+                                       (fy + charge * gy) / mass, n_rows, n_cols)
+        if left:
             return t
-    return -1
+    return NOT_ESCAPED
 
 
 @njit(cache=True, nogil=True)

@@ -16,6 +16,7 @@ from numba import njit
 
 from ..errors import ConfigError
 from ..physics.field import block_mean, force_at, noise_field_into, trap_into
+from ..physics.integrator import NOT_ESCAPED, step_into
 from .base import MASS, Field, Parameter, Task, check_range, simulation_constants
 
 DRAG = Parameter("drag", "mass units per time step", "drag_low", "drag_high",
@@ -31,16 +32,11 @@ def dragged_path(phi, mass, drag, x0, y0, vx0, vy0, trajectory):
     trajectory[0, 1] = y
     for t in range(1, trajectory.shape[0]):
         fx, fy = force_at(phi, int(np.floor(y)), int(np.floor(x)))
-        vx += (fx - drag * vx) / mass
-        vy += (fy - drag * vy) / mass
-        x += vx
-        y += vy
-        trajectory[t, 0] = x
-        trajectory[t, 1] = y
-        if not (0.0 <= x < n_cols and 0.0 <= y < n_rows):
-            trajectory[t + 1:, :] = np.nan
+        x, y, vx, vy, left = step_into(trajectory, t, x, y, vx, vy, (fx - drag * vx) / mass,
+                                       (fy - drag * vy) / mass, n_rows, n_cols)
+        if left:
             return t
-    return -1
+    return NOT_ESCAPED
 
 
 @njit(cache=True, nogil=True)

@@ -22,6 +22,7 @@ from numba import njit
 
 from ..errors import ConfigError
 from ..physics.field import block_mean, noise_field_into, trap_into
+from ..physics.integrator import NOT_ESCAPED, step_into
 from .base import MASS, Field, Parameter, Task, check_range, simulation_constants
 
 SPEED = Parameter("field_speed", "radians per time step", "field_speed_low",
@@ -77,16 +78,12 @@ def moving_path(a, b, trap, safety, cos_t, sin_t, mass, x0, y0, vx0, vy0, trajec
     for t in range(1, trajectory.shape[0]):
         row, col = int(np.floor(y)), int(np.floor(x))
         ct, st = cos_t[t - 1], sin_t[t - 1]
-        vx += -_slope(a, b, trap, safety, ct, st, row, col, False) / mass
-        vy += -_slope(a, b, trap, safety, ct, st, row, col, True) / mass
-        x += vx
-        y += vy
-        trajectory[t, 0] = x
-        trajectory[t, 1] = y
-        if not (0.0 <= x < n_cols and 0.0 <= y < n_rows):
-            trajectory[t + 1:, :] = np.nan
+        ax = -_slope(a, b, trap, safety, ct, st, row, col, False) / mass
+        ay = -_slope(a, b, trap, safety, ct, st, row, col, True) / mass
+        x, y, vx, vy, left = step_into(trajectory, t, x, y, vx, vy, ax, ay, n_rows, n_cols)
+        if left:
             return t
-    return -1
+    return NOT_ESCAPED
 
 
 @njit(cache=True, nogil=True)
