@@ -3,8 +3,9 @@
     python experiments/render.py
 
 Each experiment's ``summarize`` stage writes its ``results/`` files; this puts the same
-tables, made by the same functions, between docs/results.md's markers
-(tests/test_repository.py checks that they match). Never edit those tables by hand.
+tables, made by the same functions, between docs/results.md's markers, and the task
+family's headroom between README's (tests/test_repository.py checks that they match).
+Never edit those tables by hand.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DOC = HERE.parent / "docs" / "results.md"
+README = HERE.parent / "README.md"
 
 
 def _summarize(name: str):
@@ -27,22 +29,32 @@ def _summarize(name: str):
 
 def tables() -> dict[str, str]:
     """Marker name → the table its experiment's results give."""
-    curve, coarse, noise, tasks = map(_summarize, ("learning_curve", "coarse_graining",
-                                                   "observation_noise", "tasks"))
+    curve, coarse, noise, tasks, noise_range = map(_summarize, (
+        "learning_curve", "coarse_graining", "observation_noise", "tasks", "noise_range"))
     metrics = json.loads((HERE / "learning_curve/results/metrics.json").read_text())
     per_task = {task: json.loads((HERE / f"tasks/results/{task}.json").read_text())
                 for task in tasks.TASKS}
     return {"learning-curve": curve.table(metrics).rstrip(),
             "coarse-graining": coarse.table(coarse.rows(HERE / "coarse_graining/results")).rstrip(),
             "observation-noise": noise.doc_tables(*noise.load(HERE / "observation_noise/results")),
-            "tasks": tasks.table(per_task).rstrip()}
+            "tasks": tasks.table(per_task).rstrip(),
+            "noise-range": noise_range.table(
+                *noise_range.load(HERE / "noise_range/results")).rstrip()}
 
 
-def render(text: str) -> str:
-    for name, table in tables().items():
+def readme_tables() -> dict[str, str]:
+    """README's one experiment table: each task's headroom (docs/results.md has the rest)."""
+    tasks = _summarize("tasks")
+    per_task = {task: json.loads((HERE / f"tasks/results/{task}.json").read_text())
+                for task in tasks.TASKS}
+    return {"tasks-headroom": tasks.headroom(per_task).rstrip()}
+
+
+def render(text: str, made: dict[str, str] | None = None, where: Path = DOC) -> str:
+    for name, table in (tables() if made is None else made).items():
         begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
         if begin not in text or end not in text:
-            raise SystemExit(f"{DOC}: no {begin} … {end} markers")
+            raise SystemExit(f"{where}: no {begin} … {end} markers")
         text = re.sub(re.escape(begin) + ".*?" + re.escape(end),
                       lambda _, b=begin, e=end, t=table: f"{b}\n{t}\n{e}", text, flags=re.S)
     return text
@@ -50,4 +62,5 @@ def render(text: str) -> str:
 
 if __name__ == "__main__":
     DOC.write_text(render(DOC.read_text()))
-    print(f"wrote {DOC}")
+    README.write_text(render(README.read_text(), readme_tables(), README))
+    print(f"wrote {DOC} and {README}")

@@ -66,6 +66,8 @@ def test_results_doc_tables_are_rendered_from_the_experiments_results():
     render = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(render)
     assert render.DOC.read_text() == render.render(render.DOC.read_text())
+    readme = render.README.read_text()
+    assert readme == render.render(readme, render.readme_tables(), render.README)
 
 
 def test_generated_data_is_not_tracked():
