@@ -49,3 +49,25 @@ def test_the_field_speed_is_read_from_how_two_equal_fields_turn():
     gram = snapshots @ snapshots.transpose(0, 2, 1) / 500
     found = field_speed(gram, times, 0.0, 0.02)[0]
     assert np.abs(found - speeds).max() < 0.02 / 120 + 1e-12  # within a grid step
+
+
+def test_exact_fields_that_do_not_give_back_the_stored_psi_are_caught(tmp_path):
+    """Offsets edited after generation: the regenerated φ is another field, and the
+    exact reference must say so rather than score a fit in the wrong field."""
+    import h5py
+
+    from conftest import write_params
+    from pipeline.evaluate.references import task_references
+    from pipeline.store.generate import generate_store
+
+    params = load_params(write_params(tmp_path / "p.yaml", physics={"task": "mass-charge"}))
+    generate_store(params, tmp_path / "s", scheduler="synchronous")
+    first, second = sorted((tmp_path / "s").glob("shard-*.h5"))[:2]
+    with h5py.File(first, "r+") as h5:
+        h5["noise_offset"][...] = h5["noise_offset"][()] + 0.5
+    task = task_named("mass-charge")
+    columns, _, reproduced = task_references([first, second], [second], task, params.physics)
+    n = len(reproduced) // 2
+    assert not reproduced[:n].any() and reproduced[n:].all()
+    assert set(columns) == {"physics", "physics_charge", "physics_fine_field",
+                            "physics_fine_field_charge"}

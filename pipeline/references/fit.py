@@ -43,7 +43,6 @@ class Likelihood:
     task: str = ""
     coordinates: tuple[str, ...] = ()  # what θ holds: hidden parameters, then nuisances
     hidden: int = 2  # how many of them are the task's hidden parameters
-    warm_up: int | None = None  # snapshots the grid and a first search see (None: all)
     reads: tuple[str, ...] = ()  # the shard datasets the fields and first guess need
 
     def bounds(self, physics) -> np.ndarray:
@@ -110,9 +109,6 @@ def fit(likelihood: Likelihood, shard: dict, physics, variances: np.ndarray,
     low, width = bounds[:, 0], bounds[:, 1] - bounds[:, 0]
     observed = np.asarray(shard["positions"], np.float64)
     weights = 1.0 / np.asarray(variances, np.float64)
-    if likelihood.warm_up is not None:
-        weights = weights.copy()
-        weights[likelihood.warm_up:] = 0.0
 
     def cost(unit: np.ndarray) -> np.ndarray:
         """Misfit at θ given in units of each prior's width (free coordinates only), with
@@ -124,8 +120,7 @@ def fit(likelihood: Likelihood, shard: dict, physics, variances: np.ndarray,
         return misfit(likelihood.paths(fields, candidate, physics), observed, weights) + wall
 
     start = (theta[:, free] - low[free]) / width[free]
-    hidden = [k for k, name in enumerate(likelihood.coordinates)
-              if free[k] and k < likelihood.hidden]
+    hidden = [k for k in range(likelihood.hidden) if free[k]]
     columns = [int(np.flatnonzero(np.flatnonzero(free) == k)[0]) for k in hidden]
     points = GRID[len(columns)]
     axes = np.meshgrid(*[_axis(likelihood.coordinates[k], bounds[k], points) for k in hidden],
@@ -145,9 +140,6 @@ def fit(likelihood: Likelihood, shard: dict, physics, variances: np.ndarray,
     step = np.full(start.shape[1], 0.1)
     step[columns] = 1.0 / (points - 1)
     found = nelder_mead(cost, best, step, ITERATIONS[start.shape[1]])
-    if likelihood.warm_up is not None:  # then every snapshot, from where the early ones led
-        weights = 1.0 / np.asarray(variances, np.float64)
-        found = nelder_mead(cost, found, step / 4, ITERATIONS[start.shape[1]])
     theta[:, free] = low[free] + width[free] * np.clip(found, 0.0, 1.0)
     return theta, phi0
 
