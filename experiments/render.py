@@ -32,8 +32,7 @@ def tables() -> dict[str, str]:
     curve, coarse, noise, tasks, noise_range = map(_summarize, (
         "learning_curve", "coarse_graining", "observation_noise", "tasks", "noise_range"))
     metrics = json.loads((HERE / "learning_curve/results/metrics.json").read_text())
-    per_task = {task: json.loads((HERE / f"tasks/results/{task}.json").read_text())
-                for task in tasks.TASKS}
+    per_task = _per_task(tasks)
     return {"learning-curve": curve.table(metrics).rstrip(),
             "coarse-graining": coarse.table(coarse.rows(HERE / "coarse_graining/results")).rstrip(),
             "observation-noise": noise.doc_tables(*noise.load(HERE / "observation_noise/results")),
@@ -45,9 +44,13 @@ def tables() -> dict[str, str]:
 def readme_tables() -> dict[str, str]:
     """README's one experiment table: each task's headroom (docs/results.md has the rest)."""
     tasks = _summarize("tasks")
-    per_task = {task: json.loads((HERE / f"tasks/results/{task}.json").read_text())
-                for task in tasks.TASKS}
-    return {"tasks-headroom": tasks.headroom(per_task).rstrip()}
+    return {"tasks-headroom": tasks.headroom(_per_task(tasks)).rstrip()}
+
+
+def _per_task(tasks) -> dict[str, dict]:
+    """Each task's metrics from the task family experiment's results."""
+    return {task: json.loads((HERE / f"tasks/results/{task}.json").read_text())
+            for task in tasks.TASKS}
 
 
 def render(text: str, made: dict[str, str] | None = None, where: Path = DOC) -> str:

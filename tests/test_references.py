@@ -7,8 +7,8 @@ import pytest
 
 from pipeline.config import load_params
 from pipeline.learn.scores import r2_score
-from pipeline.physics.inversion import fields_reproduce
-from pipeline.references import LIKELIHOODS, exact_variances, fit, snapshot_variances
+from pipeline.physics.inversion import exact_field_variances, fields_reproduce
+from pipeline.references import LIKELIHOODS, fit, snapshot_variances
 from pipeline.references.moving_field import field_speed
 from pipeline.tasks import task_named
 
@@ -31,7 +31,7 @@ def test_the_fit_in_the_exact_fields_finds_every_hidden_parameter(task):
     test, _ = _shard(task, 120, 2)
     names = task_named(task).parameter_names
     truth = np.stack([test[name] for name in names], axis=1)
-    exact, phi0 = fit(likelihood, test, physics, exact_variances(physics), exact=True)
+    exact, phi0 = fit(likelihood, test, physics, exact_field_variances(physics), exact=True)
     smooth, _ = fit(likelihood, test, physics, snapshot_variances(likelihood, train, physics))
     for k, name in enumerate(names):
         assert r2_score(truth[:, k], exact[:, k]) > 0.97, name

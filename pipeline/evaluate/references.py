@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..physics.inversion import CALIBRATION_SAMPLES, fields_reproduce
-from ..references import LIKELIHOODS, exact_variances, fit, snapshot_variances
+from ..physics.inversion import CALIBRATION_SAMPLES, exact_field_variances, fields_reproduce
+from ..references import LIKELIHOODS, fit, snapshot_variances
 from ..store.reader import first_samples, read_shard
 from .metrics import regression_metrics
 
@@ -33,7 +33,7 @@ def task_references(files: list[Path], calibration: list[Path], task, physics
     train = dict(zip(names, first_samples(calibration, CALIBRATION_SAMPLES, names),
                      strict=True))
     variances = {"physics": snapshot_variances(likelihood, train, physics),
-                 "physics_fine_field": exact_variances(physics)}
+                 "physics_fine_field": exact_field_variances(physics)}
     estimates = {key: [] for key in variances}
     reproduced = []
     for path in files:

@@ -5,7 +5,7 @@ inversion is :mod:`pipeline.physics.inversion`."""
 
 from __future__ import annotations
 
-from .fit import Likelihood, exact_variances, fit, snapshot_variances
+from .fit import Likelihood, fit, snapshot_variances
 from .mass_charge import MassChargeLikelihood
 from .mass_drag import MassDragLikelihood
 from .moving_field import MovingFieldLikelihood
@@ -14,4 +14,4 @@ LIKELIHOODS: dict[str, Likelihood] = {
     likelihood.task: likelihood
     for likelihood in (MassChargeLikelihood(), MassDragLikelihood(), MovingFieldLikelihood())}
 
-__all__ = ["LIKELIHOODS", "Likelihood", "exact_variances", "fit", "snapshot_variances"]
+__all__ = ["LIKELIHOODS", "Likelihood", "fit", "snapshot_variances"]

@@ -9,9 +9,10 @@ batch. The search is the same for every task: a grid over the free hidden parame
 the best grid point, all samples at once (one jitted batch of paths per step).
 
 Snapshot t weighs 1 / vₜ, as in the mass task's inversion
-(:mod:`pipeline.physics.inversion`): vₜ is the position noise σ² plus, for fields rebuilt
-from ψ, how far the path at the true parameters drifts from the observed one by then,
-measured on training samples (:func:`snapshot_variances`).
+(:mod:`pipeline.physics.inversion`, whose floor and exact-field variances serve here too):
+vₜ is the position noise σ² plus, for fields rebuilt from ψ, how far the path at the true
+parameters drifts from the observed one by then, measured on training samples
+(:func:`snapshot_variances`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-VARIANCE_FLOOR = 1e-4  # px², as the mass inversion's: keeps an exact snapshot finite
+from ..physics.inversion import VARIANCE_FLOOR
+
 GRID = {1: 64, 2: 32}  # grid points per free hidden parameter, by how many are free
 ITERATIONS = {1: 30, 2: 80, 3: 120, 4: 160}  # Nelder–Mead steps, by free coordinates
 
@@ -92,11 +94,6 @@ def snapshot_variances(likelihood: Likelihood, shard: dict, physics) -> np.ndarr
     finite = np.isfinite(squared)
     measured = np.where(finite, squared, 0.0).sum(axis=0) / np.maximum(finite.sum(axis=0), 1)
     return np.maximum(measured / 2, physics.position_noise_variance) + VARIANCE_FLOOR
-
-
-def exact_variances(physics) -> np.ndarray:
-    """In the exact fields the path at the true θ is the true path: only the noise remains."""
-    return np.full(len(physics.kept_steps), physics.position_noise_variance + VARIANCE_FLOOR)
 
 
 def fit(likelihood: Likelihood, shard: dict, physics, variances: np.ndarray,

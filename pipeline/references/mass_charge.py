@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..physics.field import noise_field, potential, trap_into
+from ..physics.field import potential
 from ..physics.upsample import upsample
 from ..tasks.mass_charge import charged_path
 from .fit import Likelihood, keep_snapshots
@@ -24,11 +24,9 @@ def _paths(phis, chis, theta, kept, start, velocity, n_positions):
 
 
 def second_field(offset, physics) -> np.ndarray:
-    """χ on the fine grid: Perlin noise from its own offset, normalised to |χ| ≤ 1."""
-    chi = noise_field(float(offset[0]), float(offset[1]), physics.size, physics.octaves,
-                      physics.persistence, physics.lacunarity, physics.repeat, physics.base)
-    trap_into(chi, chi, np.zeros_like(chi), 0.0)
-    return chi
+    """χ on the fine grid: Perlin noise from its own offset, normalised to |χ| ≤ 1 — the
+    potential of that offset with a trap that weighs nothing anywhere."""
+    return potential(tuple(offset), physics, trap=np.zeros((physics.size, physics.size)))
 
 
 class MassChargeLikelihood(Likelihood):
