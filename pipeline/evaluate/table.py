@@ -26,7 +26,7 @@ def model_label(key: str, scores: ModelScores) -> str:
         parts = [part for part, used in (("mass scan", scores.mass_scan),
                                          ("physics fit", scores.physics_fit)) if used]
         label += " + " + " + ".join(parts) if parts else ", no simulator"
-    return label
+    return label + (", loss at every step" if scores.loss_every_step else "")
 
 
 def ordered(models: dict[str, ModelScores]) -> list[str]:
@@ -75,12 +75,9 @@ def _main_table(metrics: Metrics, holdout: Metrics | None) -> list[str]:
     return lines
 
 
-def _per_step_table(metrics: Metrics, every_step: Metrics | None) -> list[str]:
+def _per_step_table(metrics: Metrics) -> list[str]:
     curves = {model_label(k, m): m.r2_per_step for k, m in metrics.models.items()
               if m.r2_per_step is not None}
-    if every_step:
-        curves.update({f"{model_label(k, m)}, loss at every step": m.r2_per_step
-                       for k, m in every_step.models.items() if m.r2_per_step is not None})
     if not curves:
         return []
     steps = len(next(iter(curves.values())))
@@ -107,10 +104,10 @@ def _repeats_table(repeats: dict) -> list[str]:
 
 
 def results_table(metrics: Metrics, repeats: dict | None = None,
-                  holdout: Metrics | None = None, every_step: Metrics | None = None) -> str:
+                  holdout: Metrics | None = None) -> str:
     lines = _main_table(metrics, holdout)
     lines += [f"\nNote: {note}." for note in metrics.notes or []]
-    lines += _per_step_table(metrics, every_step)
+    lines += _per_step_table(metrics)
     if repeats:
         lines += _repeats_table(repeats)
     return "\n".join(lines)
