@@ -262,10 +262,10 @@ def _model_defaults(**values):
 
 @dataclasses.dataclass
 class TrainConfig:
-    dnn: ModelTrainConfig = _model_defaults(epochs=4)
-    cnn: ModelTrainConfig = _model_defaults(epochs=4)
-    rnn: ModelTrainConfig = _model_defaults(epochs=6, conv_channels=0)
-    crnn: ModelTrainConfig = _model_defaults(epochs=5)
+    dnn: ModelTrainConfig = _model_defaults(epochs=2)
+    cnn: ModelTrainConfig = _model_defaults(epochs=2)
+    rnn: ModelTrainConfig = _model_defaults(epochs=4, conv_channels=0)
+    crnn: ModelTrainConfig = _model_defaults(epochs=3)
 
     def model(self, name: str) -> ModelTrainConfig:
         return getattr(self, name)
