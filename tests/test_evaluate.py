@@ -311,6 +311,7 @@ def test_evaluate_names_nested_models_and_scores_only_those_asked_for(tiny_store
     assert "no trained model matches 'psi-*'" in result.output and "exact-dnn" in result.output
 
 
+@pytest.mark.slow
 def test_two_models_in_one_folder_are_both_scored_under_their_own_names(tiny_store,
                                                                         tiny_models, tmp_path):
     """Two `train --out DIR/p0.3` runs leave dnn.keras and rnn.keras side by side: each is

@@ -55,6 +55,7 @@ def test_views_have_the_report_shapes_and_the_stored_psi(tiny_store):
     np.testing.assert_array_equal(standardised[..., 1], flat[0][..., 1])
 
 
+@pytest.mark.slow
 def test_the_hybrids_read_the_physics_fit_and_start_from_it(tiny_store, params_file):
     """The loader's physics-fit features are the inversion's log-mass and log-misfit on the
     same samples, and an untrained hybrid predicts the fit's mass exactly (zero kernel)."""
@@ -237,6 +238,7 @@ def _record_manifest_opens(event, args):
         _MANIFEST_OPENS.append(str(args[0]))
 
 
+@pytest.mark.slow
 def test_train_reads_the_manifest_once_and_never_the_test_split(tiny_store, tmp_path):
     """The store is opened once and passed down: every open(2) of manifest.json counted by
     Python's audit hook (hooks cannot be removed, so this one records only while asked).

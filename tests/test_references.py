@@ -24,6 +24,7 @@ def _shard(task: str, n: int, seed: int) -> tuple[dict, object]:
     return shard, physics
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", TASKS)
 def test_the_fit_in_the_exact_fields_finds_every_hidden_parameter(task):
     likelihood = LIKELIHOODS[task]
