@@ -25,28 +25,28 @@ STAGE_LINE = re.compile(r"Running stage '([^']+)'")
 
 
 def run_pipeline(repo: Path) -> tuple[dict[str, float], float]:
-    """Seconds per stage and in total of one ``dvc repro --force``, as it runs."""
+    """Seconds per stage and in total of one ``dvc repro --force``, printed as it runs."""
+    seconds: dict[str, float] = {}
     started = time.perf_counter()
-    marks: list[tuple[str, float]] = []
+    stage, since = None, started
+
+    def close(now: float) -> None:
+        if stage is not None:
+            seconds[stage] = round(now - since, 1)
+            print(f"{stage:32s} {seconds[stage]:7.1f} s", flush=True)
+
     with subprocess.Popen(["dvc", "repro", "--force"], cwd=repo, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True) as run:
         for line in run.stdout:
-            found = STAGE_LINE.search(line)
-            if found:
-                marks.append((found.group(1), time.perf_counter()))
-                if len(marks) > 1:
-                    _print_stage(marks[-2], marks[-1][1])
+            if found := STAGE_LINE.search(line):
+                now = time.perf_counter()
+                close(now)
+                stage, since = found.group(1), now
     if run.returncode:
         raise SystemExit(f"dvc repro failed in {repo} (exit {run.returncode})")
     ended = time.perf_counter()
-    _print_stage(marks[-1], ended)
-    seconds = {stage: round(end - start, 1) for (stage, start), (_, end)
-               in zip(marks, [*marks[1:], ("", ended)], strict=True)}
+    close(ended)
     return seconds, round(ended - started, 1)
-
-
-def _print_stage(mark: tuple[str, float], end: float) -> None:
-    print(f"{mark[0]:32s} {end - mark[1]:7.1f} s", flush=True)
 
 
 def main() -> None:
