@@ -26,9 +26,11 @@ __all__ = ["FIELDS", "ConfigError", "DataError", "MassfieldError", "Params", "Sh
            "Store", "batches", "generate", "load_params", "open_store", "read_split"]
 
 
-def open_store(directory: str | Path) -> Store:
-    """A complete store, its manifest read and checked once (DataError if it is not)."""
-    return Store.open(Path(directory))
+def open_store(location: str | Path) -> Store:
+    """A complete store — a directory or a URL (``s3://bucket/store``; credentials from the
+    backend's environment) — its manifest read and checked once (DataError if it is not).
+    A URL's shards are fetched whole when a split is first read (pipeline/store/mirror.py)."""
+    return Store.open(location)
 
 
 def _store(store: Store | str | Path) -> Store:
@@ -61,13 +63,14 @@ def generate(params: Params | str | Path | None = None, out: str | Path = "data/
              on_plan: Callable[[int, int], None] | None = None,
              on_note: Callable[[str], None] | None = None) -> Store:
     """Make (or resume, or grow) the store of ``params`` — a Params, or a params file
-    (default params.yaml) with ``overrides`` — in ``out``; return it opened.
+    (default params.yaml) with ``overrides`` — in ``out`` (a directory or a URL); return it
+    opened.
 
     ``scheduler``: "synchronous" (one process, the default here), "processes" (a local
     Dask cluster, the command line's default), "threads" or a scheduler address.
     """
     if not isinstance(params, Params):
         params = load_params(Path(params or DEFAULT_PARAMS), overrides)
-    generate_store(params, Path(out), workers=workers, scheduler=scheduler,
+    generate_store(params, out, workers=workers, scheduler=scheduler,
                    overwrite=overwrite, on_shard=on_shard, on_plan=on_plan, on_note=on_note)
     return open_store(out)

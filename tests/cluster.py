@@ -21,17 +21,27 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start(port: int, workers: int = 2) -> tuple[subprocess.Popen, subprocess.Popen]:
-    """A scheduler on ``port`` and one `dask worker` process with ``workers`` workers."""
+def start(port: int, workers: int = 2, homes: list[Path] | None = None,
+          env: dict | None = None) -> tuple[subprocess.Popen, ...]:
+    """A scheduler on ``port`` and `dask worker` processes: one with ``workers`` workers,
+    or, with ``homes``, one single-worker process per directory, each started there with
+    its own TMPDIR (machines that share no disk), ``env`` added to their environment."""
     dask = str(Path(sys.executable).with_name("dask"))
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,
              "start_new_session": True}
     scheduler = subprocess.Popen([dask, "scheduler", "--port", str(port), "--no-dashboard"],
                                  **quiet)
-    worker = subprocess.Popen([dask, "worker", f"tcp://127.0.0.1:{port}", "--nworkers",
-                               str(workers), "--nthreads", "1", "--no-dashboard"], cwd=REPO,
-                              **quiet)
-    return scheduler, worker
+    command = [dask, "worker", f"tcp://127.0.0.1:{port}", "--nthreads", "1", "--no-dashboard"]
+    if homes is None:
+        return scheduler, subprocess.Popen(command + ["--nworkers", str(workers)], cwd=REPO,
+                                           **quiet)
+    started = [scheduler]
+    for home in homes:
+        (home / "tmp").mkdir(parents=True, exist_ok=True)
+        started.append(subprocess.Popen(
+            command + ["--local-directory", str(home / "dask")], cwd=home,
+            env={**os.environ, **(env or {}), "TMPDIR": str(home / "tmp")}, **quiet))
+    return tuple(started)
 
 
 def stop(*processes: subprocess.Popen) -> None:

@@ -10,6 +10,7 @@ import subprocess
 import pytest
 import yaml
 
+import objectstore
 from conftest import REPO, TINY_GENERATE
 
 pytestmark = [pytest.mark.slow,
@@ -50,6 +51,28 @@ def _tiny(params):
         model.update(TINY_TRAIN)
 
 
+def _pushed_and_pulled_through_an_s3_remote(repo, clone):
+    """`dvc push` to a DVC remote on a local S3 server; a fresh clone's `dvc pull` restores
+    the store and the models, and its `dvc status` is clean."""
+    with objectstore.s3_server() as port, pytest.MonkeyPatch.context() as env:
+        for key, value in objectstore.credentials(port).items():
+            env.setenv(key, value)
+        objectstore.make_bucket("massfield-dvc")
+        _run("dvc", "remote", "add", "-d", "storage", "s3://massfield-dvc/cache", cwd=repo)
+        _run("dvc", "remote", "modify", "storage", "endpointurl", f"http://127.0.0.1:{port}",
+             cwd=repo)
+        _run("dvc", "push", cwd=repo)
+        _run("git", "add", "-A", cwd=repo)
+        _run("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "pushed",
+             cwd=repo)
+        _run("git", "clone", "-q", str(repo), str(clone), cwd=repo)
+        _run("dvc", "pull", cwd=clone)
+        assert "up to date" in _run("dvc", "status", cwd=clone)
+    for name in ("data/shards/manifest.json", "data/shards/shard-00000.h5",
+                 "data/models/crnn/crnn.keras", "data/metrics.json"):
+        assert (clone / name).read_bytes() == (repo / name).read_bytes(), name
+
+
 def test_dvc_repro_runs_everything_once_then_only_what_changed(tmp_path):
     repo = tmp_path / "repo"
     repo.mkdir()
@@ -73,6 +96,7 @@ def test_dvc_repro_runs_everything_once_then_only_what_changed(tmp_path):
     assert "up to date" in _run("dvc", "status", "dvc.yaml", cwd=repo)
     second = _run("dvc", "repro", cwd=repo)
     assert "Running stage" not in second
+    _pushed_and_pulled_through_an_s3_remote(repo, tmp_path / "clone")
     table = repo / "pipeline/commands/table.py"  # no stage runs `massfield table`
     table.write_text(table.read_text() + "# a one-line edit\n")
     assert "up to date" in _run("dvc", "status", "dvc.yaml", cwd=repo)

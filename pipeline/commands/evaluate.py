@@ -8,11 +8,11 @@ import click
 
 from ..console import user_errors
 from .learning import load_tensorflow
-from .options import MODELS_DIR, SHARDS, shift_option
+from .options import MODELS_DIR, SHARDS, STORE, shift_option
 
 
 @click.command()
-@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=SHARDS,
+@click.option("--data", "data_dir", type=STORE, default=SHARDS,
               show_default=True,
               help="a store (its test split), a directory of shards or one shard file")
 @click.option("--models", "models_dir", type=click.Path(path_type=Path), default=MODELS_DIR,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
 from ..config import load_params
 from ..console import user_errors
-from .options import SHARDS, params_option, scheduler_option, set_option, workers_option
+from .options import SHARDS, STORE, params_option, scheduler_option, set_option, workers_option
 
 
 def run_generate(params, out, workers, scheduler, overwrite=False) -> None:
@@ -50,7 +49,7 @@ def run_generate(params, out, workers, scheduler, overwrite=False) -> None:
 
 @click.command()
 @params_option
-@click.option("--out", type=click.Path(path_type=Path), default=SHARDS, show_default=True,
+@click.option("--out", type=STORE, default=SHARDS, show_default=True,
               help="directory of the shard store")
 @workers_option
 @scheduler_option
@@ -63,7 +62,7 @@ def generate(params_file, out, workers, scheduler, overrides, overwrite):
 
 
 @click.command()
-@click.argument("directory", type=click.Path(path_type=Path))
+@click.argument("directory", type=STORE)
 @workers_option
 @scheduler_option
 @user_errors

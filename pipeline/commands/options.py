@@ -9,6 +9,21 @@ import click
 from ..config import DEFAULT_PARAMS
 
 SHARDS = Path("data/shards")
+
+
+class StoreLocation(click.ParamType):
+    """A store's directory (a Path) or URL (a str: s3://, gs://, az://, memory://); a
+    ``file://`` URL is a directory."""
+
+    name = "DIR|URL"
+
+    def convert(self, value, param, ctx):
+        from ..store.url import location_of
+
+        return location_of(value)
+
+
+STORE = StoreLocation()
 MODELS_DIR = Path("data/models")
 
 params_option = click.option("--params", "params_file", type=click.Path(path_type=Path),

@@ -8,7 +8,7 @@ import click
 
 from ..console import user_errors
 from .learning import load_tensorflow
-from .options import MODELS_DIR, SHARDS
+from .options import MODELS_DIR, SHARDS, STORE
 
 
 @click.command()
@@ -18,7 +18,7 @@ from .options import MODELS_DIR, SHARDS
               default=Path("data/predictions.csv"), show_default=True)
 @click.option("--models", "models_dir", type=click.Path(path_type=Path), default=MODELS_DIR,
               show_default=True)
-@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=SHARDS,
+@click.option("--data", "data_dir", type=STORE, default=SHARDS,
               show_default=True, help="the store the models were scored on (its physics)")
 @click.option("--repeats", "repeats_dir", type=click.Path(path_type=Path),
               default=Path("data/repeats"), show_default=True,
@@ -29,20 +29,19 @@ from .options import MODELS_DIR, SHARDS
 def plot(metrics_path, predictions_path, models_dir, data_dir, repeats_dir, out):
     """Draw the report's figures from our data, models and metrics."""
     load_tensorflow()
-    from ..config import params_from_dict
     from ..evaluate.metrics_record import Metrics
     from ..evaluate.run import read_predictions, trained_models
     from ..figures.common import headless
     from ..figures.make import make_all
     from ..learn.record import TrainingRecord
     from ..learn.repeat import read_repeats
-    from ..store.reader import shard_files, shard_params
+    from ..store.reader import location_physics
 
     headless()
     metrics = Metrics.read(metrics_path, "run `massfield evaluate` first")
     histories = {key: TrainingRecord.read(path.with_name(f"{path.stem}.history.json"))
                  for key, path in trained_models(models_dir).items()}
-    physics = params_from_dict(shard_params(shard_files(data_dir)[0])).physics
+    physics = location_physics(data_dir)
     made = make_all(metrics, read_predictions(predictions_path), histories, data_dir, physics,
                     out, read_repeats(repeats_dir) if Path(repeats_dir).exists() else None)
     click.echo(f"wrote {len(made)} figures to {out}")

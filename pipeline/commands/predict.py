@@ -8,12 +8,12 @@ import click
 
 from ..console import user_errors
 from .learning import load_tensorflow
-from .options import MODELS_DIR, shift_option
+from .options import MODELS_DIR, STORE, shift_option
 
 
 @click.command()
 @click.argument("model")
-@click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True,
+@click.option("--data", "data_dir", type=STORE, required=True,
               help="a store, a directory of shards or one shard file")
 @click.option("--models", "models_dir", type=click.Path(path_type=Path), default=MODELS_DIR,
               show_default=True)

@@ -9,14 +9,14 @@ import click
 from ..config import load_params
 from ..console import user_errors
 from .learning import load_tensorflow
-from .options import SHARDS, params_option, set_option
+from .options import SHARDS, STORE, params_option, set_option
 
 
 @click.command()
 @click.argument("model")
 @click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True)
 @params_option
-@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=SHARDS,
+@click.option("--data", "data_dir", type=STORE, default=SHARDS,
               show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("data/repeats"),
               show_default=True)

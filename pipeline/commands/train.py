@@ -9,13 +9,13 @@ import click
 from ..config import load_params
 from ..console import user_errors
 from .learning import load_tensorflow
-from .options import MODELS_DIR, SHARDS, params_option, set_option
+from .options import MODELS_DIR, SHARDS, STORE, params_option, set_option
 
 
 @click.command()
 @click.argument("model")
 @params_option
-@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=SHARDS,
+@click.option("--data", "data_dir", type=STORE, default=SHARDS,
               show_default=True, help="shard store to train on (its physics is used)")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=MODELS_DIR,
               show_default=True, help="where MODEL.keras and MODEL.history.json go")

@@ -75,7 +75,7 @@ def with_store_params(params: Params, store: Store | Path,
     fixed = [item.split("=")[0] for item in overrides
              if item.startswith(("physics.", "generate."))]
     if fixed:
-        raise ConfigError(f"--set {fixed[0]}: the store in {store.directory} fixes physics "
+        raise ConfigError(f"--set {fixed[0]}: the store in {store.name} fixes physics "
                           f"and generate; change them with `massfield generate`, not here")
     return dataclasses.replace(params, physics=store.params.physics,
                                generate=store.params.generate)
@@ -85,7 +85,7 @@ def trained_on(store: Store) -> TrainedOn:
     """What a model keeps of the store it was trained on."""
     stats = store.statistics
     return TrainedOn(params=store.manifest["params"], train_mass_mean=stats["mass"]["mean"],
-                     n_train_samples=stats["n_train_samples"], path=str(store.directory))
+                     n_train_samples=stats["n_train_samples"], path=store.name)
 
 
 def split_files(store: Store, split: str, samples: int | None) -> tuple[list[str], int]:
@@ -99,7 +99,7 @@ def split_files(store: Store, split: str, samples: int | None) -> tuple[list[str
         total += entry.n_samples
     if samples is not None and total < samples:
         raise ConfigError(f"{split}_samples {samples}: the {split} split of "
-                          f"{store.directory} holds only {total}; generate a larger store "
+                          f"{store.name} holds only {total}; generate a larger store "
                           f"or ask for fewer")
     return chosen, total
 
@@ -174,7 +174,7 @@ def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
     store = open_store(store)
     if cfg.preset == "report" and store.task.name != "mass":
         raise ConfigError(f"train.{name}.preset report: the report's architectures predict "
-                          f"the mass alone, and {store.directory} holds task "
+                          f"the mass alone, and {store.name} holds task "
                           f"{store.task.name}; use --set train.{name}.preset=physics-informed")
     physics = params.physics
     view = VIEWS[name]

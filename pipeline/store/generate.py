@@ -40,22 +40,31 @@ from .manifest import (
     split_warning,
     write_manifest,
 )
+from .mirror import mirror_directory, named_as
+from .publish import Publisher, put_shard
 from .schema import expected_datasets, shard_name
 from .shard import generation_params, shard_params, summarize_shard, write_shard
 from .space import check_free_space
+from .url import is_url, location_of
 
 
-def build_shard_task(directory: str, index: int, raw_params: dict) -> dict:
-    """The unit of work Dask ships: plain arguments in, a manifest entry out.
+def build_shard_task(directory: str, index: int, raw_params: dict,
+                     url: str | None = None) -> dict:
+    """The unit of work Dask ships: plain arguments in, a manifest entry out. With ``url``
+    the worker writes in a directory of its own and puts the shard there (publish.py).
 
     An ``OSError`` while writing (disk full, read-only target) comes back as a value, so
     that the client reports it in one line rather than every worker logging a traceback.
     """
     params = params_from_dict(raw_params)
-    try:
-        return write_shard(Path(directory), index, params)
-    except OSError as exc:
-        return {"index": index, "failed": exc.errno, "reason": exc.strerror or str(exc)}
+
+    def make(where: Path) -> dict:
+        try:
+            return write_shard(where, index, params)
+        except OSError as exc:
+            return {"index": index, "failed": exc.errno, "reason": exc.strerror or str(exc)}
+
+    return put_shard(url, make) if url else make(Path(directory))
 
 
 @dataclass
@@ -117,10 +126,17 @@ def _inferred_size(directory: Path, raw: dict) -> int:
     return found
 
 
-def store_params(directory: Path) -> Params:
+def store_params(directory: str | Path) -> Params:
     """The params a (possibly damaged) store was made with: manifest, else params.json,
-    else proven shards (the store then ends with its last proven shard)."""
-    directory = Path(directory)
+    else proven shards (the store then ends with its last proven shard). A store at a URL
+    is read through its mirror, filled with what the bucket holds."""
+    location = location_of(directory)
+    if is_url(location):
+        mirror = mirror_directory(location)
+        with named_as(location, mirror):
+            Publisher(location).pull_into(mirror)
+            return store_params(mirror)
+    directory = location
     raw = _stored_params(directory, _manifest_or_note(directory, []))
     if raw is None:
         raise DataError(f"{directory}: no manifest and no shard that proves itself; "
@@ -146,15 +162,18 @@ def _without_size(raw: dict) -> dict:
     return {**raw, "generate": {k: v for k, v in raw["generate"].items() if k != "n_samples"}}
 
 
-def _clear(directory: Path) -> None:
+def _clear(directory: Path, publisher: Publisher | None) -> None:
     for old in directory.glob("shard-*.h5"):
         old.unlink()
     for name in (MANIFEST, STATS, TARGET):
         (directory / name).unlink(missing_ok=True)
+    if publisher:  # the manifest first: the store is gone before its shards are
+        publisher.remove(MANIFEST, STATS, TARGET)
+        publisher.remove(*(n for n in publisher.names() if n.startswith("shard-")))
 
 
-def _existing(directory: Path, overwrite: bool,
-              notes: list[str]) -> tuple[dict | None, dict | None]:
+def _existing(directory: Path, overwrite: bool, notes: list[str],
+              publisher: Publisher | None) -> tuple[dict | None, dict | None]:
     """(manifest, stored params) of what ``directory`` holds; a store of another schema is
     removed with ``overwrite`` and refused without."""
     try:
@@ -163,11 +182,12 @@ def _existing(directory: Path, overwrite: bool,
     except OldSchema:
         if not overwrite:
             raise
-        _clear(directory)
+        _clear(directory, publisher)
         return None, None
 
 
-def _prepare(directory: Path, params: Params, overwrite: bool, stored: dict | None) -> None:
+def _prepare(directory: Path, params: Params, overwrite: bool, stored: dict | None,
+             publisher: Publisher | None) -> None:
     """Keep a store of the same params, or of fewer samples (it grows); refuse any other
     (or remove it, with ``overwrite``)."""
     wanted = generation_params(params)
@@ -182,7 +202,7 @@ def _prepare(directory: Path, params: Params, overwrite: bool, stored: dict | No
         hint = ("a store grows but does not shrink: " if same else "")
         raise ConfigError(f"{directory} holds shards generated with other params ({changed}); "
                           f"{hint}pass --overwrite to replace them, or choose another --out")
-    _clear(directory)
+    _clear(directory, publisher)
 
 
 def _proven_entry(path: Path, index: int, params: Params,
@@ -266,39 +286,64 @@ def _fault_message(exc: BaseException, directory: Path, done: int, total: int) -
     return f"{directory}: cannot write ({reason}) while {where}: {kept}; fix it and re-run"
 
 
-def generate_store(params: Params, directory: Path, *, workers: int | None = None,
+def generate_store(params: Params, directory: str | Path, *, workers: int | None = None,
                    scheduler: str = "processes", overwrite: bool = False,
                    on_shard: Callable[[dict], None] | None = None,
                    on_plan: Callable[[int, int], None] | None = None,
                    on_note: Callable[[str], None] | None = None) -> dict:
-    """Make every missing or damaged shard of ``params`` in ``directory``; return the manifest.
+    """Make every missing or damaged shard of ``params`` in ``directory`` (or at a URL, in
+    object storage); return the manifest.
 
     ``scheduler``: "processes" (a local Dask cluster, default), "threads",
     "synchronous" (no Dask: one process, in order) or a scheduler address.
     """
-    directory = Path(directory)
+    location = location_of(directory)
     check_scheduler(scheduler)
-    _open_directory(directory)
+    hooks = {"on_shard": on_shard, "on_plan": on_plan, "on_note": on_note}
+    if not is_url(location):
+        _open_directory(location)
+        return _generate(params, location, None, workers, scheduler, overwrite, hooks)
+    publisher, mirror = Publisher(location), mirror_directory(location)
+    with named_as(location, mirror):
+        publisher.check_writable()
+        _open_directory(mirror)
+        with publisher.lock():
+            publisher.pull_into(mirror)
+            return _generate(params, mirror, publisher, workers, scheduler, overwrite, hooks)
+
+
+def _generate(params: Params, directory: Path, publisher: Publisher | None,
+              workers: int | None, scheduler: str, overwrite: bool, hooks: dict) -> dict:
+    """generate_store in ``directory``: the store itself, or a bucket's mirror whose
+    changes ``publisher`` puts (each shard by the worker that made it)."""
+    on_shard, on_plan, on_note = hooks["on_shard"], hooks["on_plan"], hooks["on_note"]
     with store_lock(directory):
         remove_partials(directory)
         notes: list[str] = []
-        manifest, stored = _existing(directory, overwrite, notes)
-        _prepare(directory, params, overwrite, stored)
+        manifest, stored = _existing(directory, overwrite, notes, publisher)
+        _prepare(directory, params, overwrite, stored, publisher)
         plan = plan_store(directory, params, manifest, notes)
         warning = split_warning(params)
         for note in notes + ([warning] if warning else []):
             if on_note:
                 on_note(note)
-        check_free_space(directory, params, plan.todo)
+        if publisher is None:  # a bucket's worker holds one shard at a time
+            check_free_space(directory, params, plan.todo)
         if on_plan:
             on_plan(len(plan.todo), params.generate.n_shards)
         entries = list(plan.kept)
         try:
             if plan.todo or _target(directory) != generation_params(params):
                 write_json(directory / TARGET, generation_params(params))
-            _make(plan.todo, directory, params, scheduler, workers, entries, on_shard)
+                if publisher:
+                    publisher.put(directory / TARGET)
+            _make(plan.todo, directory, params, scheduler, workers, entries, on_shard,
+                  publisher.url if publisher else None)
             manifest = build_manifest(params, entries, generation_params(params))
             write_manifest(directory, manifest)
+            if publisher:  # the manifest last: the store's commit point
+                publisher.put(directory / STATS)
+                publisher.put(directory / MANIFEST)
         except (ConfigError, DataError):
             remove_partials(directory)
             raise
@@ -306,8 +351,9 @@ def generate_store(params: Params, directory: Path, *, workers: int | None = Non
             remove_partials(directory)
             if not _is_fault(exc):
                 raise
-            message = _fault_message(exc, directory, _complete(directory, params),
-                                     params.generate.n_shards)
+            done = (sum(n.startswith("shard-") for n in publisher.names()) if publisher
+                    else _complete(directory, params))
+            message = _fault_message(exc, directory, done, params.generate.n_shards)
             if isinstance(exc, KeyboardInterrupt):
                 raise Interrupted(message, signal_of(exc)) from None
             raise DataError(message) from None
@@ -336,9 +382,9 @@ class _TaskFailed(Exception):
 
 
 def _make(todo: list[int], directory: Path, params: Params, scheduler: str,
-          workers: int | None, entries: list[dict], on_shard) -> None:
+          workers: int | None, entries: list[dict], on_shard, url: str | None) -> None:
     raw = params.to_dict()
-    arguments = [(str(directory), index, raw) for index in todo]
+    arguments = [(str(directory), index, raw, url) for index in todo]
     results = ((build_shard_task(*args) for args in arguments)
                if scheduler == "synchronous" or not todo else
                run_on_dask(build_shard_task, arguments,

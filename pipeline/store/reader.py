@@ -24,6 +24,7 @@ from .integrity import prove_shard, remember
 from .manifest import MANIFEST
 from .schema import recorded_params
 from .store import Store
+from .url import is_url, location_of
 
 # What every model and baseline reads: the observed ψ and kept positions (the loaders
 # encode the positions themselves), and the target. The truth beside them is for checks.
@@ -31,9 +32,12 @@ OBSERVED_FIELDS = ("potential", "positions", "mass")
 SHARD_GLOB = "shard-*.h5"
 
 
-def shard_files(location: Path, split: str | None = None) -> list[Path]:
-    """Checked shards: of ``split`` (None: all) of a store, or a loose shard or directory."""
-    location = Path(location)
+def shard_files(location: str | Path, split: str | None = None) -> list[Path]:
+    """Checked shards: of ``split`` (None: all) of a store (a directory or a URL), or a
+    loose shard or directory."""
+    location = location_of(location)
+    if is_url(location):
+        return Store.open(location).files(split)
     if location.is_file():
         if split is not None:
             raise DataError(f"{location}: a single shard has no {split} split; "
@@ -50,7 +54,7 @@ def shard_files(location: Path, split: str | None = None) -> list[Path]:
     return [_proven(path, f"massfield inspect --verify {location}") for path in files]
 
 
-def store_files(directory: Path, split: str | None) -> list[Path]:
+def store_files(directory: str | Path, split: str | None) -> list[Path]:
     """Shards of ``split`` (None: all) listed in the manifest, each matching its record."""
     return Store.open(directory).files(split)
 
@@ -87,6 +91,17 @@ def shard_params(path: Path) -> dict:
     except (OSError, KeyError, TypeError, ValueError):
         raise DataError(f"{path}: not a readable massfield shard (no params); "
                         f"check it with `massfield inspect --verify {path}`") from None
+
+
+def location_physics(location: str | Path):
+    """The physics params of a store (from its manifest: no shard is read or fetched) or of
+    the first of a directory's loose shards, or of one shard file."""
+    from ..config import params_from_dict
+
+    location = location_of(location)
+    if is_url(location) or (location.is_dir() and (location / MANIFEST).exists()):
+        return Store.open(location).params.physics
+    return params_from_dict(shard_params(shard_files(location)[0])).physics
 
 
 def shard_layout(path) -> tuple[int, int, int, object]:

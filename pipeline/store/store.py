@@ -1,12 +1,15 @@
 """A store as one value: its manifest read and checked once, its shards checked on use.
 
-``Store.open(directory)`` parses ``manifest.json`` once and holds what every reader asks
+``Store.open(location)`` parses ``manifest.json`` once and holds what every reader asks
 for — the validated params, typed shard entries, the splits, the train statistics and the
-checked file list of each split — so that a caller passes the store, not its path.
+checked file list of each split — so that a caller passes the store, not its path. A
+location is a directory or a URL (url.py); a store in object storage is read through its
+local mirror (mirror.py), each shard fetched when a split that holds it is first asked for.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from functools import cached_property
 from pathlib import Path
@@ -16,7 +19,9 @@ from ..errors import ConfigError, DataError
 from ..tasks import task_of
 from .integrity import check_against_entry, remember
 from .manifest import MANIFEST, read_manifest, train_statistics
+from .mirror import fetch_shards, named_as, open_mirror
 from .schema import SPLITS
+from .url import is_url, location_of
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,13 +50,23 @@ class Store:
     params: Params
     shards: tuple[ShardEntry, ...]
     manifest: dict = dataclasses.field(repr=False, compare=False)
+    origin: str | None = None  # the URL of a store in object storage (directory: its mirror)
 
     @classmethod
-    def open(cls, directory: Path) -> Store:
-        directory = Path(directory)
-        manifest = read_manifest(directory)
-        return cls(directory, params_from_dict(manifest["params"], f"{directory}/{MANIFEST}"),
-                   tuple(ShardEntry.from_record(r) for r in manifest["shards"]), manifest)
+    def open(cls, location: str | Path) -> Store:
+        location = location_of(location)
+        directory = open_mirror(location) if is_url(location) else location
+        origin = location if is_url(location) else None
+        with named_as(origin, directory) if origin else contextlib.nullcontext():
+            manifest = read_manifest(directory)
+            params = params_from_dict(manifest["params"], f"{directory}/{MANIFEST}")
+        return cls(directory, params, tuple(ShardEntry.from_record(r)
+                                            for r in manifest["shards"]), manifest, origin)
+
+    @property
+    def name(self) -> str:
+        """How messages name the store: its URL, else its directory."""
+        return self.origin or str(self.directory)
 
     @property
     def task(self):
@@ -91,18 +106,21 @@ class Store:
         """The shards of ``split`` (None: all), each checked against its manifest record."""
         entries = self.entries(split)
         if not entries:
-            raise DataError(f"{self.directory}: no {split} shards in the manifest; "
+            raise DataError(f"{self.name}: no {split} shards in the manifest; "
                             f"regenerate with more samples or other generate.splits")
+        if self.origin:
+            with named_as(self.origin, self.directory):
+                fetch_shards(self.origin, self.directory, entries)
         files = []
         for entry in entries:
             path = self.directory / entry.file
             if not path.exists():
                 raise DataError(f"{path}: shard listed in the manifest is missing; "
-                                f"remake it with `massfield repair {self.directory}`")
+                                f"remake it with `massfield repair {self.name}`")
             record = {"sha256": entry.sha256, "content_sha256": entry.content_sha256}
             problem = remember(path, lambda p, r=record: check_against_entry(p, r))
             if problem:
                 raise DataError(f"{path}: {problem}; remake it with "
-                                f"`massfield repair {self.directory}`")
+                                f"`massfield repair {self.name}`")
             files.append(path)
         return files
