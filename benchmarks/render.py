@@ -156,6 +156,25 @@ def pipeline_time(f: dict) -> list[str]:
                    "", f"Measured on a fresh clone at commit {f['measured_commit']}."]
 
 
+def object_store(f: dict) -> list[str]:
+    g = f["generate_s"]
+    lines = [f"{f['samples']} samples in shards of {f['shard_size']}, {f['workers']} workers. "
+             f"`generate` into the bucket {g['bucket']:.1f} s, into a directory "
+             f"{g['disk']:.1f} s: **{f['generate_bucket_over_disk']:.2f}×** the disk's rate.",
+             "", "| reader (first pass, as a new command) | disk, samples/s | bucket cold "
+             "| × disk | bucket warm | × disk |", "|---|---|---|---|---|---|"]
+    lines += [f"| {name} | {r['disk']:.0f} | {r['bucket_cold']:.0f} | "
+              f"{r['cold_over_disk']:.2f} | {r['bucket_warm']:.0f} | "
+              f"**{r['warm_over_disk']:.2f}** |" for name, r in f["readers"].items()]
+    slowest = min(min(r["bucket_cold"], r["bucket_warm"]) for r in f["readers"].values())
+    return lines + ["", f"The CRNN's training step: {f['crnn_step_per_s']:.0f} samples/s; the "
+                    f"slowest reader from the bucket, {slowest:.0f} samples/s, is "
+                    f"{slowest / f['crnn_step_per_s']:.1f}× ahead of it. Cold includes fetching "
+                    f"each shard (one request) from a server in one Python process on the same "
+                    f"2 cores; a pass over a small split is dominated by fixed costs (the "
+                    f"manifest's request, opening the store)."]
+
+
 SECTIONS = {
     "install": ("What an install costs", "A fresh venv with the core install against one "
                 "with `[pipeline]`.", install),
@@ -179,6 +198,11 @@ SECTIONS = {
                      "(the default collate) and over `ShardBatches` by batch "
                      "(`batch_size=None`) — each giving the CRNN's inputs from checked "
                      "shards, against the CRNN training step.", reader_speed),
+    "object_store": ("Object storage", "A store in an S3-compatible bucket (moto's server on "
+                     "localhost) against the same store on local disk, in one run: "
+                     "`generate`, then each reader's first pass over a split — cold (an empty "
+                     "cache: each shard fetched whole) and warm (from the cache).",
+                     object_store),
     "train_speed": ("Training steps with and without XLA", "Each model's training step "
                     "compiled by XLA or not, fed by the real loader.", train_speed),
     "pipeline_time": ("The default pipeline, stage by stage", "One `dvc repro` of a fresh "

@@ -22,7 +22,7 @@ from conftest import REPO, write_params
 from pipeline.api import batches, open_store, read_split
 from pipeline.cli import main
 from pipeline.config import load_params
-from pipeline.errors import DataError
+from pipeline.errors import ConfigError, DataError
 from pipeline.store.generate import generate_store
 from pipeline.store.mirror import cache_root, mirror_directory
 
@@ -110,6 +110,24 @@ def test_every_reader_reads_a_bucket_as_it_reads_the_disk(s3, tiny_store, tmp_pa
     # each shard was fetched once into the content-addressed cache and is read from there
     objects = sorted((cache_root() / "objects").glob("*.h5"))
     assert sorted(p.stem for p in objects) == sorted(e.sha256 for e in local.shards)
+
+
+def test_a_memory_url_holds_a_store_in_this_process(tiny_store, tmp_path, monkeypatch):
+    """memory:// (fsspec's in-process file system): the store's bytes, read back; Dask's
+    worker processes cannot see it, so a run that would use them is refused."""
+    monkeypatch.setenv("MASSFIELD_CACHE", str(tmp_path / "cache"))
+    params = load_params(tiny_store.parent / "params.yaml")
+    generate_store(params, "memory://massfield/tiny", scheduler="threads", workers=2)
+    import fsspec
+
+    memory = fsspec.filesystem("memory")
+    for path in (p for p in tiny_store.iterdir() if not p.name.startswith(".")):
+        assert memory.cat_file(f"/massfield/tiny/{path.name}") == path.read_bytes()
+    np.testing.assert_array_equal(read_split("memory://massfield/tiny", "test")["mass"],
+                                  read_split(tiny_store, "test")["mass"])
+    with pytest.raises(ConfigError, match="^memory://massfield/other: a memory:// store lives "
+                                          "in one process"):
+        generate_store(params, "memory://massfield/other", scheduler="processes")
 
 
 @pytest.mark.slow

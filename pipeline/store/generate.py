@@ -303,6 +303,10 @@ def generate_store(params: Params, directory: str | Path, *, workers: int | None
     if not is_url(location):
         _open_directory(location)
         return _generate(params, location, None, workers, scheduler, overwrite, hooks)
+    if location.startswith("memory://") and scheduler not in ("synchronous", "threads"):
+        raise ConfigError(f"{location}: a memory:// store lives in one process, where Dask's "
+                          f"worker processes cannot write; use --scheduler synchronous or "
+                          f"threads")
     publisher, mirror = Publisher(location), mirror_directory(location)
     with named_as(location, mirror):
         publisher.check_writable()

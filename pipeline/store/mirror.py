@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..errors import DataError, MassfieldError
 from ..interrupts import Interrupted
-from .integrity import file_sha256
+from .integrity import file_sha256, remember
 from .manifest import MANIFEST
 from .url import filesystem, join, remote_errors
 
@@ -102,6 +102,8 @@ def fetch_shards(url: str, mirror: Path, entries) -> None:
                 partial.unlink(missing_ok=True)
     for entry in entries:
         _link(objects / f"{entry.sha256}.h5", mirror / entry.file)
+        if entry in missing:  # just checked against its record: not hashed again on use
+            remember(mirror / entry.file, lambda path: None)
 
 
 def _link(source: Path, target: Path) -> None:

@@ -24,6 +24,8 @@ STORAGE_OPTIONS_ENV = "MASSFIELD_STORAGE_OPTIONS"
 # The package each URL scheme needs, and the extra of ours that installs it.
 BACKENDS = {"s3": ("s3fs", "s3"), "gs": ("gcsfs", "gcs"), "gcs": ("gcsfs", "gcs"),
             "az": ("adlfs", "azure"), "abfs": ("adlfs", "azure")}
+S3_ENVIRONMENT = (("endpoint_url", "AWS_ENDPOINT_URL"), ("key", "AWS_ACCESS_KEY_ID"),
+                  ("secret", "AWS_SECRET_ACCESS_KEY"), ("token", "AWS_SESSION_TOKEN"))
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 
 
@@ -50,12 +52,14 @@ def join(url: str, *names: str) -> str:
 def storage_options(url: str, extra: dict | None = None) -> dict:
     """The fsspec options for ``url``: short timeouts for S3 (a wrong endpoint answers in
     seconds, not minutes), then ``MASSFIELD_STORAGE_OPTIONS``, then ``extra``."""
-    # a client per call: one made before a fork (a DataLoader's, a Dask worker's) is not
-    # safe after it, and a cached one would outlive a change of endpoint or credentials
-    options: dict = {"skip_instance_cache": True}
+    options: dict = {}
     if url.startswith("s3://"):
         options["config_kwargs"] = {"connect_timeout": 5, "read_timeout": 60,
                                     "retries": {"max_attempts": 3}}
+        # fsspec keeps one client per process (made again after a fork) and set of options:
+        # the environment's endpoint and keys among them, so a changed one gets a new client
+        options.update({name: os.environ[variable] for name, variable in S3_ENVIRONMENT
+                        if os.environ.get(variable)})
     raw = os.environ.get(STORAGE_OPTIONS_ENV)
     if raw:
         try:
