@@ -61,13 +61,13 @@ def _pushed_and_pulled_through_an_s3_remote(repo, clone):
         _run("dvc", "remote", "add", "-d", "storage", "s3://massfield-dvc/cache", cwd=repo)
         _run("dvc", "remote", "modify", "storage", "endpointurl", f"http://127.0.0.1:{port}",
              cwd=repo)
-        _run("dvc", "push", cwd=repo)
+        _run("dvc", "push", "dvc.yaml", cwd=repo)  # the default pipeline's outputs
         _run("git", "add", "-A", cwd=repo)
         _run("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "pushed",
              cwd=repo)
         _run("git", "clone", "-q", str(repo), str(clone), cwd=repo)
-        _run("dvc", "pull", cwd=clone)
-        assert "up to date" in _run("dvc", "status", cwd=clone)
+        _run("dvc", "pull", "dvc.yaml", cwd=clone)
+        assert "up to date" in _run("dvc", "status", "dvc.yaml", cwd=clone)
     for name in ("data/shards/manifest.json", "data/shards/shard-00000.h5",
                  "data/models/crnn/crnn.keras", "data/metrics.json"):
         assert (clone / name).read_bytes() == (repo / name).read_bytes(), name
