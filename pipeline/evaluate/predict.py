@@ -13,10 +13,10 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..store.atomic import atomic_path
-from ..store.reader import shard_files
+from ..store.reader import shard_files, store_at
 from .compatibility import evaluation_params
 from .observation_check import observation_warning
-from .run import load_models, store_at
+from .run import load_models
 
 COLUMNS = ("sample", "mass", "sigma", "lower_90", "upper_90")
 

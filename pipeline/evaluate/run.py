@@ -31,10 +31,8 @@ from ..physics.inversion import (
     snapshot_variances,
 )
 from ..store.atomic import atomic_path, write_json
-from ..store.manifest import MANIFEST
-from ..store.reader import OBSERVED_FIELDS, first_samples, read_shard, shard_files
+from ..store.reader import OBSERVED_FIELDS, first_samples, read_shard, shard_files, store_at
 from ..store.store import Store
-from ..store.url import is_url
 from ..tasks import task_of
 from .compatibility import check_compatible, evaluation_params, physics_differences
 from .joint import expected_coverage
@@ -70,15 +68,6 @@ def write_scores(directory: Path, metrics: Metrics) -> None:
             old.unlink()
     for key, values in scores.items():
         write_json(directory / f"{key}.json", values)
-
-
-def store_at(location: str | Path) -> Store | None:
-    """The store at ``location`` (a directory or URL), opened once for the whole command;
-    None for loose shards."""
-    if is_url(location):
-        return Store.open(location)
-    location = Path(location)
-    return Store.open(location) if location.is_dir() and (location / MANIFEST).exists() else None
 
 
 def evaluation_files(location: Path, store: Store | None,

@@ -308,8 +308,7 @@ def generate_store(params: Params, directory: str | Path, *, workers: int | None
                           f"worker processes cannot write; use --scheduler synchronous or "
                           f"threads")
     publisher, mirror = Publisher(location), mirror_directory(location)
-    with named_as(location, mirror):
-        publisher.check_writable()
+    with named_as(location, mirror):  # the lock's put is the first: a bucket's errors show there
         _open_directory(mirror)
         with publisher.lock():
             publisher.pull_into(mirror)

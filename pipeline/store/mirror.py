@@ -15,12 +15,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import DataError, MassfieldError
 from ..interrupts import Interrupted
+from .atomic import atomic_path
 from .integrity import file_sha256, remember
 from .manifest import MANIFEST
 from .url import filesystem, join, remote_errors
@@ -56,17 +56,12 @@ def open_mirror(url: str) -> Path:
     """Fetch ``url``'s manifest into its mirror (one request); the mirror's directory."""
     mirror = mirror_directory(url)
     fs, root = filesystem(url)
-    with remote_errors(url):
-        try:
-            data = fs.cat_file(join(root, MANIFEST))
-        except FileNotFoundError as exc:
-            if "bucket" in str(exc).lower():
-                raise
-            raise DataError(f"{url}: no {MANIFEST}, so no complete store here; make one with "
-                            f"`massfield generate --out {url}` (or `massfield repair {url}` "
-                            f"if its shards are there)") from None
-    mirror.mkdir(parents=True, exist_ok=True)
-    _write_whole(mirror / MANIFEST, data)
+    with remote_errors(url, lambda: f"{url}: no {MANIFEST}, so no complete store here; make "
+                                    f"one with `massfield generate --out {url}` (or "
+                                    f"`massfield repair {url}` if its shards are there)"):
+        data = fs.cat_file(join(root, MANIFEST))
+    with atomic_path(mirror / MANIFEST) as partial:
+        partial.write_bytes(data)
     return mirror
 
 
@@ -74,32 +69,26 @@ def fetch_shards(url: str, mirror: Path, entries) -> None:
     """Make each shard of ``entries`` present in ``mirror``: from the cache if it holds
     those bytes, else fetched whole (concurrently) and checked against its entry."""
     objects = cache_root() / "objects"
-    objects.mkdir(parents=True, exist_ok=True)
     missing = [e for e in entries if not (objects / f"{e.sha256}.h5").exists()]
     if missing:
         fs, root = filesystem(url)
-        partials = [objects / f"{e.sha256}.{uuid.uuid4().hex[:8]}.partial" for e in missing]
-        try:
-            with remote_errors(url):
-                try:
-                    fs.get([join(root, e.file) for e in missing], [str(p) for p in partials])
-                except FileNotFoundError as exc:
-                    if "bucket" in str(exc).lower():
-                        raise
-                    absent = next((e for e, p in zip(missing, partials, strict=True)
-                                   if not p.exists()), missing[0])
-                    raise DataError(f"{join(url, absent.file)}: shard listed in the manifest "
-                                    f"is missing; remake it with `massfield repair {url}`"
-                                    ) from None
+        with contextlib.ExitStack() as renamed_when_all_are_checked:
+            partials = [renamed_when_all_are_checked.enter_context(
+                atomic_path(objects / f"{e.sha256}.h5")) for e in missing]
+
+            def absent() -> str:
+                entry = next((e for e, p in zip(missing, partials, strict=True)
+                              if not p.exists()), missing[0])
+                return (f"{join(url, entry.file)}: shard listed in the manifest is missing; "
+                        f"remake it with `massfield repair {url}`")
+
+            with remote_errors(url, absent):
+                fs.get([join(root, e.file) for e in missing], [str(p) for p in partials])
             for entry, partial in zip(missing, partials, strict=True):
                 if file_sha256(partial) != entry.sha256:
                     raise DataError(f"{join(url, entry.file)}: its bytes differ from "
                                     f"{MANIFEST}'s checksum (damaged or replaced); remake it "
                                     f"with `massfield repair {url}`")
-                os.replace(partial, objects / f"{entry.sha256}.h5")
-        finally:
-            for partial in partials:
-                partial.unlink(missing_ok=True)
     for entry in entries:
         _link(objects / f"{entry.sha256}.h5", mirror / entry.file)
         if entry in missing:  # just checked against its record: not hashed again on use
@@ -110,15 +99,8 @@ def _link(source: Path, target: Path) -> None:
     """``target`` holds ``source``'s bytes: a hard link where the file system allows."""
     if target.exists() and os.path.samefile(source, target):
         return
-    partial = target.with_name(f"{target.name}.{uuid.uuid4().hex[:8]}.partial")
-    try:
-        os.link(source, partial)
-    except OSError:
-        shutil.copyfile(source, partial)
-    os.replace(partial, target)
-
-
-def _write_whole(path: Path, data: bytes) -> None:
-    partial = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
+    with atomic_path(target) as partial:
+        try:
+            os.link(source, partial)
+        except OSError:
+            shutil.copyfile(source, partial)

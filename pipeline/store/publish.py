@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from .manifest import MANIFEST, STATS, TARGET
-from .url import filesystem, join, remote_errors
+from .url import filesystem, is_missing_bucket, join, remote_errors
 
 LOCK_NAME = ".generate.lock"
 HEARTBEAT_S = 10.0
@@ -63,18 +63,10 @@ class Publisher:
             try:
                 listing = self.fs.ls(self.root, detail=False)
             except FileNotFoundError as exc:
-                if "bucket" in str(exc).lower():
+                if is_missing_bucket(exc):
                     raise
                 return []
         return sorted(name.rstrip("/").rsplit("/", 1)[-1] for name in listing)
-
-    def check_writable(self) -> None:
-        """Put and delete a probe object: a missing bucket or a read-only credential is
-        reported before any work is done."""
-        probe = f".write-test-{uuid.uuid4().hex[:8]}"
-        with remote_errors(self.url):
-            self.fs.pipe_file(self.key(probe), b"")
-            self.fs.rm_file(self.key(probe))
 
     def pull_into(self, mirror: Path) -> None:
         """Make ``mirror`` hold exactly the store's objects (shards, manifest, params)."""

@@ -93,14 +93,23 @@ def shard_params(path: Path) -> dict:
                         f"check it with `massfield inspect --verify {path}`") from None
 
 
+def store_at(location: str | Path) -> Store | None:
+    """The store at ``location`` (a URL, or a directory with a manifest), opened once for
+    the whole command; None for loose shards."""
+    location = location_of(location)
+    if is_url(location) or (location.is_dir() and (location / MANIFEST).exists()):
+        return Store.open(location)
+    return None
+
+
 def location_physics(location: str | Path):
     """The physics params of a store (from its manifest: no shard is read or fetched) or of
     the first of a directory's loose shards, or of one shard file."""
     from ..config import params_from_dict
 
-    location = location_of(location)
-    if is_url(location) or (location.is_dir() and (location / MANIFEST).exists()):
-        return Store.open(location).params.physics
+    store = store_at(location)
+    if store is not None:
+        return store.params.physics
     return params_from_dict(shard_params(shard_files(location)[0])).physics
 
 

@@ -55,8 +55,8 @@ class Store:
     @classmethod
     def open(cls, location: str | Path) -> Store:
         location = location_of(location)
-        directory = open_mirror(location) if is_url(location) else location
         origin = location if is_url(location) else None
+        directory = open_mirror(origin) if origin else location
         with named_as(origin, directory) if origin else contextlib.nullcontext():
             manifest = read_manifest(directory)
             params = params_from_dict(manifest["params"], f"{directory}/{MANIFEST}")

@@ -15,7 +15,7 @@ import contextlib
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import ConfigError, DataError
@@ -100,19 +100,26 @@ def _error_code(exc: BaseException) -> str:
     return ""
 
 
+def is_missing_bucket(exc: FileNotFoundError) -> bool:
+    """Whether a backend's FileNotFoundError is about the bucket, not a key in it."""
+    return "bucket" in str(exc).lower()
+
+
 @contextlib.contextmanager
-def remote_errors(url: str) -> Iterator[None]:
-    """Turn what a backend raises for a user's mistake into one DataError naming ``url``."""
+def remote_errors(url: str, missing: Callable[[], str] | None = None) -> Iterator[None]:
+    """Turn what a backend raises for a user's mistake into one DataError naming ``url``;
+    ``missing()`` says what an absent key means to the caller."""
     bucket = url.split("://", 1)[-1].split("/", 1)[0]
     try:
         yield
     except DataError:
         raise
     except FileNotFoundError as exc:
-        if "bucket" in str(exc).lower():
+        if is_missing_bucket(exc):
             raise DataError(f"{url}: bucket {bucket!r} does not exist; create it (e.g. `aws "
                             f"s3 mb s3://{bucket}`) or fix the URL") from None
-        raise DataError(f"{url}: not found ({exc}); check the URL") from None
+        raise DataError(missing() if missing else f"{url}: not found ({exc}); check the URL"
+                        ) from None
     except PermissionError as exc:
         raise DataError(f"{url}: access denied ({_first_line(exc)}); check the credentials "
                         f"(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, or the backend's own)"
