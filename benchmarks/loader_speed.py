@@ -27,9 +27,10 @@ import tensorflow as tf
 
 from benchmarks import save, train_steps
 from pipeline.config import load_params
-from pipeline.learn.data import RECURRENT, Normaliser, make_view, split_dataset, view_builder
+from pipeline.learn.data import RECURRENT, make_view, split_dataset, view_builder
 from pipeline.learn.models import build_model
 from pipeline.learn.train import compile_model, with_store_params
+from pipeline.readers.order import Normaliser
 from pipeline.store.reader import read_arrays, shard_layout, store_files
 
 

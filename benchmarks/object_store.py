@@ -98,8 +98,8 @@ def crnn_step(disk: Path, batch: int) -> float:
     """Samples/s of the CRNN's training step from batches made in advance (reader_speed's)."""
     from benchmarks.loader_speed import in_memory_batches, training_rates
     from pipeline.config import load_params
-    from pipeline.learn.data import Normaliser
     from pipeline.learn.train import with_store_params
+    from pipeline.readers.order import Normaliser
 
     params = with_store_params(load_params(Path("params.yaml")), disk)
     return training_rates({"memory": in_memory_batches(disk, batch)}, params,

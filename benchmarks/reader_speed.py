@@ -25,8 +25,8 @@ import massfield
 from benchmarks import save
 from benchmarks.loader_speed import in_memory_batches, loader_rate, training_rates
 from pipeline.config import load_params
-from pipeline.learn.data import Normaliser
 from pipeline.learn.train import with_store_params
+from pipeline.readers.order import Normaliser
 
 OPTIONS = dict(normalise=True, encode=True)  # the CRNN's inputs
 

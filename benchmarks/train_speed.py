@@ -25,10 +25,11 @@ quiet_tensorflow()  # before TensorFlow loads
 
 from benchmarks import save, train_steps
 from pipeline.config import MODEL_NAMES, load_params
-from pipeline.learn.data import Normaliser, files_dataset
+from pipeline.learn.data import files_dataset
 from pipeline.learn.models import VIEWS, build_model, uses_physics_fit
 from pipeline.learn.physics_fit import PhysicsFit
 from pipeline.learn.train import compile_model, split_files, with_store_params
+from pipeline.readers.order import Normaliser
 from pipeline.store.store import Store
 
 WARM_UP = 3
@@ -37,15 +38,15 @@ WARM_UP = 3
 def step_times(name: str, params, data: Path, steps: int, rounds: int) -> dict[str, dict]:
     cfg = params.train.model(name)
     normaliser = Normaliser.from_store(data)
-    files, _ = split_files(Store.open(data), "train", 4000)  # enough for the steps timed
+    files, sizes = split_files(Store.open(data), "train", 4000)  # enough for the steps timed
     fit = PhysicsFit.measure(files, params.physics) if uses_physics_fit(name, cfg) else None
     features = fit.shard_features(files) if fit else None  # as train computes them, once
     runs = {}
     for label, xla in (("plain", False), ("xla", True)):
         model = build_model(name, cfg, params.physics, normaliser)
         compile_model(model, cfg, total_steps=10_000, xla=xla)
-        dataset = files_dataset(files, VIEWS[name], cfg.batch_size, shuffle_seed=0,
-                                repeat=True, fit=fit, features=features)
+        dataset = files_dataset(files, VIEWS[name], cfg.batch_size, sizes=sizes,
+                                shuffle_seed=0, repeat=True, fit=fit, features=features)
         started = time.perf_counter()
         model.fit(dataset, steps_per_epoch=WARM_UP, shuffle=False, verbose=0)  # trace, compile
         runs[label] = {"model": model, "iterator": iter(dataset), "wall": [], "cpu": [],

@@ -60,9 +60,10 @@ def epoch_seconds(data: Path, steps: int = 60) -> float:
     quiet_tensorflow()
     from benchmarks import train_steps
     from pipeline.config import load_params
-    from pipeline.learn.data import RECURRENT, Normaliser, split_dataset
+    from pipeline.learn.data import RECURRENT, split_dataset
     from pipeline.learn.models import build_model
     from pipeline.learn.train import compile_model, with_store_params
+    from pipeline.readers.order import Normaliser
 
     params = with_store_params(load_params(Path("params.yaml")), data)
     cfg, normaliser = params.train.crnn, Normaliser.from_store(data)

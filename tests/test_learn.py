@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import massfield
 from conftest import made_store
 from pipeline.cli import main
 from pipeline.config import MODEL_NAMES, ModelTrainConfig, Params, load_params
 from pipeline.errors import ConfigError, DataError
-from pipeline.learn.data import FEED_FORWARD, RECURRENT, Normaliser, split_dataset
+from pipeline.learn.data import FEED_FORWARD, RECURRENT, split_dataset
 from pipeline.learn.layers import StandardisePotential
 from pipeline.learn.models import build_model, input_shape, uses_physics_fit
 from pipeline.learn.physics_fit import MISFIT_FLOOR, PhysicsFit
@@ -24,6 +25,7 @@ from pipeline.learn.predict import predict_outputs
 from pipeline.learn.record import HISTORY_FORMAT, TrainedOn, TrainingRecord
 from pipeline.learn.train import XLA_MIN_STEPS, load_model, split_files, train_model, use_xla
 from pipeline.physics.inversion import fit_and_misfit, snapshot_variances
+from pipeline.readers.order import Normaliser
 from pipeline.store.reader import read_arrays, store_files
 from pipeline.store.store import Store
 
@@ -78,7 +80,9 @@ def test_the_hybrids_read_the_physics_fit_and_start_from_it(tiny_store, params_f
                                    rtol=1e-5)
 
 
-def test_training_shuffles_with_its_seed(tiny_store):
+def test_training_shuffles_with_its_seed_in_the_readers_order(tiny_store):
+    """One reader core: tf.data trains in the order the NumPy and PyTorch readers give for
+    the same seed, pass after pass (each pass a new order), ψ and targets alike."""
     def first_masses(seed):
         data = split_dataset(tiny_store, "train", FEED_FORWARD, 24, shuffle_seed=seed)
         return next(iter(data))[1].numpy()
@@ -86,6 +90,15 @@ def test_training_shuffles_with_its_seed(tiny_store):
     np.testing.assert_array_equal(first_masses(1), first_masses(1))
     assert not np.array_equal(first_masses(1), first_masses(2))
     assert sorted(first_masses(1)) == sorted(first_masses(2))  # same samples, new order
+    store = Store.open(tiny_store)
+    passes = split_dataset(store, "train", FEED_FORWARD, 8, shuffle_seed=3, repeat=True)
+    batches = [(view.numpy(), mass.numpy()) for view, mass in passes.take(6)]  # 2 passes
+    for epoch in (0, 1):
+        expected = list(massfield.batches(store, "train", 8, seed=3, epoch=epoch))
+        for (view, mass), numpy in zip(batches[3 * epoch:], expected, strict=False):
+            np.testing.assert_array_equal(mass, numpy["mass"].astype(np.float32))
+            np.testing.assert_array_equal(view[..., 0], numpy["potential"])
+    assert not np.array_equal(batches[0][1], batches[3][1])
 
 
 @pytest.mark.parametrize("preset", ["physics-informed", "report"])
@@ -267,10 +280,10 @@ def test_split_files_takes_the_first_shards_holding_enough(tiny_store):
     a subset that does not depend on the order anything else ran in."""
     store = Store.open(tiny_store)
     train = [str(p) for p in store.files("train")]
-    assert split_files(store, "train", None) == (train, 24)
-    assert split_files(store, "train", 9) == (train[:2], 16)
-    assert split_files(store, "train", 8) == (train[:1], 8)
-    assert split_files(store, "validation", 8) == ([str(store.files("validation")[0])], 8)
+    assert split_files(store, "train", None) == (train, [8, 8, 8])
+    assert split_files(store, "train", 9) == (train[:2], [8, 8])
+    assert split_files(store, "train", 8) == (train[:1], [8])
+    assert split_files(store, "validation", 8) == ([str(store.files("validation")[0])], [8])
     with pytest.raises(ConfigError, match="validation_samples 9: the validation split .* "
                                           "holds only 8"):
         split_files(store, "validation", 9)

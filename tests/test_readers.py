@@ -11,12 +11,11 @@ import pytest
 
 import massfield
 from pipeline.errors import DataError
-from pipeline.readers.order import epoch_blocks, epoch_order
+from pipeline.readers.order import Normaliser, epoch_blocks, epoch_order
 from pipeline.store.reader import read_arrays, store_files
 
 
 def test_a_store_opens_once_with_its_params_splits_and_statistics(tiny_store):
-    from pipeline.learn.data import Normaliser
 
     store = massfield.open_store(tiny_store)
     assert store.params.generate.seed == 7 and store.n_samples == 40

@@ -147,10 +147,11 @@ def baselines_on(files: list[Path], physics, calibration: list[Path]
     features: dict[str, np.ndarray] = {}
     columns = {"mass": [], "physics": [], "physics_fine_field": []}
     reproduced: list[bool] = []
-    for path in files:
-        psi, positions, mass, offset = read_shard(str(path), OBSERVED_FIELDS + ("noise_offset",))
-        truth = (read_shard(str(path), ("potential_true",))[0]
-                 if physics.potential_noise > 0 else None)
+    fields = (OBSERVED_FIELDS + ("noise_offset",)
+              + (("potential_true",) if physics.potential_noise > 0 else ()))
+    for path in files:  # each shard opened once, every field in one read
+        psi, positions, mass, offset, *true_field = read_shard(str(path), fields)
+        truth = true_field[0] if true_field else None
         columns["mass"].append(mass)
         estimate, misfit = fit_and_misfit(psi, positions, physics, variances["physics"])
         columns["physics"].append(estimate)

@@ -6,22 +6,20 @@ own observed fields follow as further channels (docs/tasks.md): a field of one s
 (χ̄) as one channel, repeated at every step for recurrent models; a field per kept step
 (ψ_t) as that step's channel, or as T channels for feed-forward models. The target is the
 mass, (batch,), or for a task of P hidden parameters (batch, P) in the task's order.
-ψ comes as stored: the model standardises it itself (:class:`Normaliser`, saved inside
-the model), so whoever feeds a saved model gives it raw values.
+ψ comes as stored: the model standardises it itself (the reader core's ``Normaliser``,
+saved inside the model), so whoever feeds a saved model gives it raw values.
 
-h5py serialises threads and its handles do not survive a fork, so every reader opens
-its own file inside the generator. A shard's ψ, kept positions and masses are read whole
-(9 MB), and the encodings are rebuilt from the positions, identical to the stored ones
-(:mod:`.fourwarm`): inflating the stored 40 KB per sample took CPU time that a training
-step on a 2-core machine could not spare (benchmarks/loader_speed). Samples within and
-across shards are independent draws, so a seeded shard order, a seeded order within each
-shard and the interleave of four shards make a full shuffle.
+Samples come in the order of the reader core (:mod:`pipeline.readers.order`), the one the
+NumPy and PyTorch readers follow: with a seed, each pass a new seeded order of the shards,
+four at a time, their samples shuffled together; without, file order. A shard's ψ, kept
+positions and targets are read whole (9 MB), and the encodings are rebuilt from the
+positions, identical to the stored ones (:mod:`.fourwarm`): inflating the stored 40 KB
+per sample took CPU time that a training step on a 2-core machine could not spare
+(benchmarks/loader_speed).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import itertools
 import os
 from pathlib import Path
@@ -29,31 +27,13 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from ..store.manifest import read_stats
-from ..store.reader import OBSERVED_FIELDS, read_shard, shard_layout, store_files
+from ..readers.order import pass_rows
+from ..store.reader import OBSERVED_FIELDS, read_shard, shard_layout
+from ..store.store import Store
 from .fourwarm import four_warm
 from .physics_fit import FEATURES, PhysicsFit
 
 FEED_FORWARD, RECURRENT = "feed_forward", "recurrent"
-
-
-@dataclasses.dataclass(frozen=True)
-class Normaliser:
-    """ψ → (ψ − mean) / std, with the train split's statistics: the constants a model's
-    first layer standardises ψ with (:class:`~pipeline.learn.layers.StandardisePotential`)."""
-
-    mean: float
-    std: float
-
-    @classmethod
-    def from_store(cls, directory: Path) -> Normaliser:
-        return cls.from_statistics(read_stats(directory))
-
-    @classmethod
-    def from_statistics(cls, statistics: dict) -> Normaliser:
-        """From a store's train statistics (``Store.statistics``)."""
-        stats = statistics["potential"]
-        return cls(mean=float(stats["mean"]), std=float(stats["std"]) or 1.0)
 
 
 def make_view(potential, encoding, view: str, extras=()):
@@ -90,62 +70,36 @@ def view_builder(view: str, downsample: int, grid: int, compiled: bool = True):
     return build
 
 
-MIX_BLOCK = 64  # samples taken from one shard before the interleave moves to the next
-MIXED_SHARDS = 4  # shards open at once and interleaved during training
-
-
-def _shard_schedule(files: list[str], shuffle_seed: int | None, repeat: bool):
-    """(shard, seed) per shard visited: each pass in a new seeded shard order, each visit
-    with a new seed for the order of its samples (−1: file order)."""
-    for epoch in itertools.count() if repeat else range(1):
-        if shuffle_seed is None:
-            yield from ((path, -1) for path in files)
-            continue
-        rng = np.random.default_rng([shuffle_seed, epoch])
-        for index in rng.permutation(len(files)):
-            yield files[index], int(rng.integers(2**31))
-
-
-def _shard_blocks(path, seed, fits=None, extras=(), targets=("mass",)):
-    """One shard's ψ, kept positions, the task's ``extras`` fields[, physics-fit features]
-    and targets, read whole, in blocks of MIX_BLOCK."""
-    potential, positions, *fields = read_shard(path, OBSERVED_FIELDS[:2] + extras + targets)
-    fields, target = fields[:len(extras)], fields[len(extras):]
-    target = (target[0] if len(target) == 1 else np.stack(target, axis=1)).astype(np.float32)
-    arrays = ((potential.astype(np.float32), positions)
-              + tuple(field.astype(np.float32) for field in fields)
-              + ((fits[os.fsdecode(path)],) if fits else ()) + (target,))
-    order = (np.random.default_rng(seed).permutation(len(target)) if seed >= 0
-             else np.arange(len(target)))
-    for start in range(0, len(target), MIX_BLOCK):
-        rows = order[start:start + MIX_BLOCK]
-        yield tuple(values[rows] for values in arrays)
-
-
-def split_dataset(directory: Path, split: str, view: str, batch_size: int, *,
+def split_dataset(store: Store | Path | str, split: str, view: str, batch_size: int, *,
                   shuffle_seed: int | None = None, repeat: bool = False,
                   fit: PhysicsFit | None = None) -> tf.data.Dataset:
-    """Batches of (input view, target) over one split's shards (see :func:`files_dataset`)."""
-    files = [str(path) for path in store_files(directory, split)]
-    return files_dataset(files, view, batch_size, shuffle_seed=shuffle_seed, repeat=repeat,
-                         fit=fit)
+    """Batches of (input view, target) over one split of a store (an open :class:`Store`, a
+    directory or a URL; see :func:`files_dataset`)."""
+    store = store if isinstance(store, Store) else Store.open(store)
+    files = [str(path) for path in store.files(split)]
+    sizes = [entry.n_samples for entry in store.entries(split)]
+    return files_dataset(files, view, batch_size, sizes=sizes, shuffle_seed=shuffle_seed,
+                         repeat=repeat, fit=fit)
 
 
 def files_dataset(files: list[str], view: str, batch_size: int, *,
-                  shuffle_seed: int | None = None, repeat: bool = False,
-                  fit: PhysicsFit | None = None,
+                  sizes: list[int] | None = None, shuffle_seed: int | None = None,
+                  repeat: bool = False, fit: PhysicsFit | None = None,
                   features: dict[str, np.ndarray] | None = None) -> tf.data.Dataset:
-    """Batches of (input view, mass) over shard files; with ``fit``, of ((view, physics-fit
-    features), mass), the features computed here for every shard before the first batch,
-    unless given (``features``: :meth:`PhysicsFit.shard_features` of these files or more,
-    for callers that read the same shards with the same fit twice).
+    """Batches of (input view, target) over shard files; with ``fit``, of ((view,
+    physics-fit features), target), the features computed here for every shard before the
+    first batch, unless given (``features``: :meth:`PhysicsFit.shard_features` of these
+    files or more, for callers that read the same shards with the same fit twice).
 
-    With ``shuffle_seed``, every pass visits the shards in a new seeded order, four at a
-    time, each shard's samples in a new seeded order; without it, in file order.
+    With ``shuffle_seed`` (and the files' ``sizes``, samples per shard), every pass follows
+    a new seeded order of the reader core; without it, file order.
     """
+    if shuffle_seed is not None and sizes is None:
+        raise ValueError("a shuffled dataset needs the samples per shard (sizes)")
     grid, steps, downsample, task = shard_layout(files[0])
     extras = task.observed_fields[1:]
     fits = features if features is not None or fit is None else fit.shard_features(files)
+    names = OBSERVED_FIELDS[:2] + extras + task.parameter_names
     signature = (tf.TensorSpec((None, grid, grid), tf.float32),
                  tf.TensorSpec((None, steps, 2), tf.float64),
                  *(tf.TensorSpec((None, *shape), tf.float32)
@@ -153,21 +107,30 @@ def files_dataset(files: list[str], view: str, batch_size: int, *,
                  *([tf.TensorSpec((None, FEATURES), tf.float32)] if fits else []),
                  tf.TensorSpec((None,) if len(task.parameters) == 1
                                else (None, len(task.parameters)), tf.float32))
-    schedule = tf.data.Dataset.from_generator(
-        lambda: _shard_schedule(files, shuffle_seed, repeat),
-        output_signature=(tf.TensorSpec((), tf.string), tf.TensorSpec((), tf.int64)))
-    cycle = min(MIXED_SHARDS, len(files)) if shuffle_seed is not None else 1
-    # Shards are interleaved a block at a time and rebatch cuts exact batches from the
-    # blocks: per-sample tf.data ops, or parallel Python readers contending for the GIL,
-    # cost more than a 2-core machine can spare beside the step (benchmarks/loader_speed).
-    # Encodings are built from the positions by TensorFlow in its own threads, outside
-    # the GIL; the final prefetch overlaps all of it with training.
-    data = schedule.interleave(
-        lambda path, seed: tf.data.Dataset.from_generator(
-            functools.partial(_shard_blocks, fits=fits, extras=extras,
-                              targets=task.parameter_names), args=(path, seed),
-            output_signature=signature),
-        cycle_length=cycle, block_length=1)  # sequential: one reader, deterministic
+
+    def load(f: int) -> dict[str, np.ndarray]:
+        arrays = dict(zip(names, read_shard(files[f], names), strict=True))
+        if fits:
+            arrays["features"] = fits[os.fsdecode(files[f])]
+        return arrays
+
+    def blocks():
+        """Rows in the core's order, a block (a group of shards, or one) at a time."""
+        for epoch in itertools.count() if repeat else range(1):
+            for rows in pass_rows(load, sizes or [0] * len(files), shuffle_seed, epoch):
+                targets = [rows[name] for name in task.parameter_names]
+                yield (rows["potential"].astype(np.float32), rows["positions"],
+                       *(rows[name].astype(np.float32) for name in extras),
+                       *((rows["features"],) if fits else ()),
+                       (targets[0] if len(targets) == 1
+                        else np.stack(targets, axis=1)).astype(np.float32))
+
+    # Whole blocks enter tf.data and rebatch cuts exact batches from them: per-sample
+    # tf.data ops, or parallel Python readers contending for the GIL, cost more than a
+    # 2-core machine can spare beside the step (benchmarks/loader_speed). Encodings are
+    # built from the positions by TensorFlow in its own threads, outside the GIL; the
+    # final prefetch overlaps all of it with training.
+    data = tf.data.Dataset.from_generator(blocks, output_signature=signature)
     data = data.rebatch(batch_size, drop_remainder=repeat)
     encode = view_builder(view, downsample, grid)
     n = len(extras)

@@ -24,8 +24,9 @@ from keras import layers, ops
 from ..config import FEED_FORWARD_MODELS, MODEL_NAMES, ModelTrainConfig, PhysicsConfig
 from ..errors import ConfigError
 from ..physics.encoding import to_grid
+from ..readers.order import Normaliser
 from ..tasks import task_of
-from .data import FEED_FORWARD, RECURRENT, Normaliser
+from .data import FEED_FORWARD, RECURRENT
 from .layers import (
     Channel,
     CubicFieldAt,

@@ -25,10 +25,11 @@ import keras
 from ..config import Params
 from ..errors import ConfigError, DataError
 from ..interrupts import Interrupted, StopFlag, signal_of, stop_signals_flag
+from ..readers.order import Normaliser
 from ..store.atomic import atomic_path
 from ..store.store import Store
 from .calibration import calibrate, parameter_predictions
-from .data import Normaliser, files_dataset
+from .data import files_dataset
 from .losses import BatchLoss, MassLoss
 from .models import VIEWS, build_model, check_model_name, contains_simulator, uses_physics_fit
 from .physics_fit import PhysicsFit
@@ -88,20 +89,21 @@ def trained_on(store: Store) -> TrainedOn:
                      n_train_samples=stats["n_train_samples"], path=store.name)
 
 
-def split_files(store: Store, split: str, samples: int | None) -> tuple[list[str], int]:
-    """The shards of ``split``, or the first of them holding ``samples`` samples, and how
-    many samples they hold."""
-    chosen, total = [], 0
+def split_files(store: Store, split: str, samples: int | None) -> tuple[list[str], list[int]]:
+    """The shards of ``split``, or the first of them holding ``samples`` samples, and the
+    samples each holds."""
+    chosen, sizes, total = [], [], 0
     for entry, path in zip(store.entries(split), store.files(split), strict=True):
         if samples is not None and total >= samples:
             break
         chosen.append(str(path))
+        sizes.append(entry.n_samples)
         total += entry.n_samples
     if samples is not None and total < samples:
         raise ConfigError(f"{split}_samples {samples}: the {split} split of "
                           f"{store.name} holds only {total}; generate a larger store "
                           f"or ask for fewer")
-    return chosen, total
+    return chosen, sizes
 
 
 class StepLog(keras.callbacks.Callback):
@@ -178,13 +180,14 @@ def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
                           f"{store.task.name}; use --set train.{name}.preset=physics-informed")
     physics = params.physics
     view = VIEWS[name]
-    files, n_train = split_files(store, "train", cfg.train_samples)
+    files, sizes = split_files(store, "train", cfg.train_samples)
+    n_train = sum(sizes)
     calibration_files, _ = split_files(store, "validation", None)
     monitored_files, _ = split_files(store, "validation", cfg.validation_samples)
     steps = cfg.steps_per_epoch or max(1, n_train // cfg.batch_size)
     physics_fit = PhysicsFit.measure(files, physics) if uses_physics_fit(name, cfg) else None
-    train = files_dataset(files, view, cfg.batch_size, shuffle_seed=cfg.seed, repeat=True,
-                          fit=physics_fit)
+    train = files_dataset(files, view, cfg.batch_size, sizes=sizes, shuffle_seed=cfg.seed,
+                          repeat=True, fit=physics_fit)
     features = physics_fit.shard_features(calibration_files) if physics_fit else None
     validation = files_dataset(calibration_files, view, 256, fit=physics_fit, features=features)
     # val_loss each epoch, for early stopping, on the first validation shards only: with a

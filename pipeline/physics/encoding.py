@@ -55,10 +55,30 @@ def four_warm_into(out, x, y, downsample):
 @njit(cache=True)
 def encode_positions(positions, downsample, n_cells):
     """One four-warm field per position: (n_steps, 2) → (n_steps, n_cells, n_cells) float32."""
-    encoding = np.zeros((positions.shape[0], n_cells, n_cells), np.float64)
-    for t in range(positions.shape[0]):
-        four_warm_into(encoding[t], positions[t, 0], positions[t, 1], downsample)
-    return encoding.astype(np.float32)
+    encoding = np.zeros((1, positions.shape[0], n_cells, n_cells), np.float32)
+    steps = np.ascontiguousarray(positions).reshape(1, positions.shape[0], positions.shape[1])
+    encode_batch_into(encoding, steps, downsample)
+    return encoding[0]
+
+
+@njit(cache=True)
+def encode_batch_into(out, positions, downsample):
+    """Four-warm fields of positions (B, T, 2) into a zeroed ``out`` (B, T, G, G) float32,
+    writing only the four cells of each step: the one encoder that the generator and every
+    reader run (weights made in float64, then rounded; the TensorFlow twin in
+    ``pipeline/learn/fourwarm.py`` matches it bit for bit)."""
+    n_cells = out.shape[-1]
+    cells = np.zeros((n_cells, n_cells))
+    for b in range(positions.shape[0]):
+        for t in range(positions.shape[1]):
+            x, y = positions[b, t, 0], positions[b, t, 1]
+            four_warm_into(cells, x, y, downsample)
+            col = min(int(np.floor(to_grid(x, downsample, n_cells))), n_cells - 2)
+            row = min(int(np.floor(to_grid(y, downsample, n_cells))), n_cells - 2)
+            for r in range(row, row + 2):
+                for c in range(col, col + 2):
+                    out[b, t, r, c] = cells[r, c]
+                    cells[r, c] = 0.0
 
 
 def summed_encoding(encoding: np.ndarray) -> np.ndarray:

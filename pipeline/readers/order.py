@@ -1,17 +1,21 @@
-"""One seeded order of a split's samples, and the per-sample transforms every reader shares.
+"""The reader core: one seeded order of a split's samples, one ψ normalisation and one
+four-warm encoder, shared by every reader — tf.data (pipeline/learn/data.py), NumPy
+batches and the PyTorch datasets.
 
 The order visits the shards in a seeded permutation, ``group`` at a time, and shuffles the
 samples of each group together: samples mix across shards while a reader holds at most
-``group`` shards in memory, whatever the store's size.
+``group`` shards in memory, whatever the store's size. Without a seed, it is file order.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator
+
 import numpy as np
-from numba import njit
 
 from ..errors import ConfigError
-from ..physics.encoding import encode_positions, four_warm_into, to_grid
+from ..physics.encoding import encode_batch_into
 from ..store.reader import OBSERVED_FIELDS
 
 GROUP = 4  # shards whose samples are shuffled together (and held in memory at once)
@@ -47,6 +51,39 @@ def epoch_order(sizes: list[int], seed: int, epoch: int = 0, group: int = GROUP)
     return np.concatenate(epoch_blocks(sizes, seed, epoch, group))
 
 
+def pass_rows(load: Callable[[int], dict[str, np.ndarray]], sizes: list[int],
+              seed: int | None, epoch: int = 0, group: int = GROUP
+              ) -> Iterator[dict[str, np.ndarray]]:
+    """One pass over shards of ``sizes`` samples, a block of rows at a time (field → array):
+    with ``seed``, the blocks of :func:`epoch_blocks`, each a group of shards shuffled
+    together; without, each shard whole, in file order. ``load(f)`` reads shard ``f``'s
+    fields whole; a block's shards are let go before the next block's are read."""
+    if seed is None:
+        yield from (load(f) for f in range(len(sizes)))
+        return
+    for block in epoch_blocks(sizes, seed, epoch, group):
+        shards = {int(f): load(int(f)) for f in np.unique(block[:, 0])}
+        yield gather(block, shards.__getitem__, tuple(next(iter(shards.values()))))
+
+
+def rebatched(blocks: Iterable[dict[str, np.ndarray]], batch_size: int,
+              drop_remainder: bool = False) -> Iterator[dict[str, np.ndarray]]:
+    """Blocks of rows cut into batches of ``batch_size``, rows carried across blocks; the
+    last batch short unless ``drop_remainder``."""
+    carried: dict[str, np.ndarray] | None = None
+    for rows in blocks:
+        if carried is not None:
+            rows = {name: np.concatenate([carried[name], values])
+                    for name, values in rows.items()}
+        count = len(next(iter(rows.values())))
+        whole = count - count % batch_size
+        for start in range(0, whole, batch_size):
+            yield {name: values[start:start + batch_size] for name, values in rows.items()}
+        carried = {name: values[whole:] for name, values in rows.items()}
+    if carried is not None and len(next(iter(carried.values()))) and not drop_remainder:
+        yield carried
+
+
 def gather(rows: np.ndarray, shard, fields: tuple[str, ...]) -> dict[str, np.ndarray]:
     """``fields`` of the samples ``rows`` ((file, row) pairs, in that order), each read from
     ``shard(file)`` (field → array): one fancy index per shard and field, however a group's
@@ -62,33 +99,48 @@ def gather(rows: np.ndarray, shard, fields: tuple[str, ...]) -> dict[str, np.nda
     return out
 
 
-@njit(cache=True)
-def encode_into(out, positions, downsample):
-    """Four-warm encodings of positions (B, T, 2) into a zeroed ``out`` (B, T, G, G) float32:
-    bit for bit :func:`~pipeline.physics.encoding.encode_positions` (weights made in
-    float64, then rounded), writing only the four cells of each step."""
-    n_cells = out.shape[-1]
-    cells = np.zeros((n_cells, n_cells))
-    for b in range(positions.shape[0]):
-        for t in range(positions.shape[1]):
-            x, y = positions[b, t, 0], positions[b, t, 1]
-            four_warm_into(cells, x, y, downsample)
-            col = min(int(np.floor(to_grid(x, downsample, n_cells))), n_cells - 2)
-            row = min(int(np.floor(to_grid(y, downsample, n_cells))), n_cells - 2)
-            for r in range(row, row + 2):
-                for c in range(col, col + 2):
-                    out[b, t, r, c] = cells[r, c]
-                    cells[r, c] = 0.0
+@dataclasses.dataclass(frozen=True)
+class Normaliser:
+    """ψ → (ψ − mean) / std, with the train split's statistics: the constants a model's
+    first layer standardises ψ with (:class:`~pipeline.learn.layers.StandardisePotential`),
+    and what the NumPy and PyTorch readers apply when asked to normalise."""
+
+    mean: float
+    std: float
+
+    @classmethod
+    def from_store(cls, location) -> Normaliser:
+        from ..store.store import Store
+
+        return cls.from_statistics(Store.open(location).statistics)
+
+    @classmethod
+    def from_statistics(cls, statistics: dict) -> Normaliser:
+        """From a store's train statistics (``Store.statistics``)."""
+        stats = statistics["potential"]
+        return cls(mean=float(stats["mean"]), std=float(stats["std"]) or 1.0)
+
+    def __call__(self, potential: np.ndarray) -> np.ndarray:
+        """Standardised ψ, float32, computed in float32 as the model's layer does."""
+        return (potential.astype(np.float32) - np.float32(self.mean)) / np.float32(self.std)
+
+
+def encode(positions: np.ndarray, downsample: int, grid: int) -> np.ndarray:
+    """Four-warm encodings of positions (…, T, 2) → (…, T, G, G) float32: bit for bit the
+    stored ``encoding`` (:func:`~pipeline.physics.encoding.encode_batch_into`)."""
+    steps = np.ascontiguousarray(positions, np.float64).reshape(-1, *positions.shape[-2:])
+    out = np.zeros(steps.shape[:2] + (grid, grid), np.float32)
+    encode_batch_into(out, steps, downsample)
+    return out.reshape(positions.shape[:-1] + (grid, grid))
 
 
 class Transform:
     """What every reader does to a sample's stored fields: ψ standardised with the train
-    statistics (as the tf.data loader does) when ``normalise``, and the four-warm encoding
-    of the observed positions added when ``encode`` (bit for bit the stored ``encoding``)."""
+    statistics (:class:`Normaliser`, as a model does inside) when ``normalise``, and the
+    four-warm encoding of the observed positions added when ``encode``."""
 
     def __init__(self, store, normalise: bool, encode: bool):
-        self.mean = np.float32(store.statistics["potential"]["mean"])
-        self.std = np.float32(store.statistics["potential"]["std"])
+        self.normaliser = Normaliser.from_statistics(store.statistics)
         self.downsample, self.grid = store.params.physics.downsample, store.params.physics.grid
         self.normalise, self.encode = normalise, encode
 
@@ -96,15 +148,8 @@ class Transform:
         """Fields of one sample or of a batch (leading axis), transformed alike."""
         out = dict(fields)
         if "potential" in out:
-            psi = out["potential"].astype(np.float32)
-            out["potential"] = (psi - self.mean) / self.std if self.normalise else psi
+            psi = out["potential"]
+            out["potential"] = self.normaliser(psi) if self.normalise else psi.astype(np.float32)
         if self.encode and "positions" in out:
-            positions = out["positions"]
-            if positions.ndim == 2:
-                out["encoding"] = encode_positions(positions, self.downsample, self.grid)
-            else:
-                out["encoding"] = np.zeros(positions.shape[:2] + (self.grid, self.grid),
-                                           np.float32)
-                encode_into(out["encoding"], np.ascontiguousarray(positions, np.float64),
-                            self.downsample)
+            out["encoding"] = encode(out["positions"], self.downsample, self.grid)
         return out
