@@ -114,23 +114,27 @@ def files_dataset(files: list[str], view: str, batch_size: int, *,
             arrays["features"] = fits[os.fsdecode(files[f])]
         return arrays
 
-    def blocks():
-        """Rows in the core's order, a block (a group of shards, or one) at a time."""
+    def slices():
+        """Rows in the core's order: each block (a group of shards, or one shard) gathered
+        once, then handed over a batch's worth at a time (views of the block)."""
         for epoch in itertools.count() if repeat else range(1):
             for rows in pass_rows(load, sizes or [0] * len(files), shuffle_seed, epoch):
                 targets = [rows[name] for name in task.parameter_names]
-                yield (rows["potential"].astype(np.float32), rows["positions"],
-                       *(rows[name].astype(np.float32) for name in extras),
-                       *((rows["features"],) if fits else ()),
-                       (targets[0] if len(targets) == 1
-                        else np.stack(targets, axis=1)).astype(np.float32))
+                block = (rows["potential"].astype(np.float32), rows["positions"],
+                         *(rows[name].astype(np.float32) for name in extras),
+                         *((rows["features"],) if fits else ()),
+                         (targets[0] if len(targets) == 1
+                          else np.stack(targets, axis=1)).astype(np.float32))
+                for start in range(0, len(block[-1]), batch_size):
+                    yield tuple(values[start:start + batch_size] for values in block)
 
-    # Whole blocks enter tf.data and rebatch cuts exact batches from them: per-sample
+    # Slices of a batch enter tf.data (a block as one element would hold a third copy of
+    # it) and rebatch joins a block's short last slice to the next block's: per-sample
     # tf.data ops, or parallel Python readers contending for the GIL, cost more than a
     # 2-core machine can spare beside the step (benchmarks/loader_speed). Encodings are
     # built from the positions by TensorFlow in its own threads, outside the GIL; the
     # final prefetch overlaps all of it with training.
-    data = tf.data.Dataset.from_generator(blocks, output_signature=signature)
+    data = tf.data.Dataset.from_generator(slices, output_signature=signature)
     data = data.rebatch(batch_size, drop_remainder=repeat)
     encode = view_builder(view, downsample, grid)
     n = len(extras)
