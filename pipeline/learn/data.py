@@ -151,4 +151,8 @@ def files_dataset(files: list[str], view: str, batch_size: int, *,
     options = tf.data.Options()
     options.threading.private_threadpool_size = max(2, (os.cpu_count() or 2) // 2)
     options.threading.max_intra_op_parallelism = 1
+    # No autotuning: its optimisation thread made `fit` wait up to 40 s for it when the
+    # iterator was let go, and some epochs run at half speed (RNN, 4 epochs: 41-85 s with
+    # it, 41-47 s without; same batches, deterministic order)
+    options.autotune.enabled = False
     return data.prefetch(tf.data.AUTOTUNE).with_options(options)
