@@ -226,7 +226,7 @@ class ModelTrainConfig:
     train_samples: int | None = None  # None: all; else the first train shards holding this many
     validation_samples: int | None = None  # val_loss each epoch on the first validation
     # shards holding this many (None: all); calibration always uses the whole split
-    patience: int = 3  # early stopping on validation loss, in epochs; 0 = off
+    patience: int = 0  # early stopping on val_loss, in epochs; 0 = off (val_loss once, at the end)
     seed: int = 0
     loss_every_step: bool = False  # recurrent: a loss after every time step (report §2.2.3)
     width: int = 64  # hidden units of the physics-informed presets

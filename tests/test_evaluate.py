@@ -237,6 +237,32 @@ def test_evaluate_a_directory_without_manifest(tiny_store, tiny_models, tmp_path
     assert result.exit_code == 1 and "massfield train crnn" in result.output
 
 
+def test_a_holdout_scored_in_the_same_run_gets_the_files_of_a_run_of_its_own(tiny_store,
+                                                                         tiny_models, tmp_path):
+    """`--holdout` (the pipeline's one evaluate stage) writes, beside the test split's
+    files, *_holdout files equal to what scoring that store alone writes."""
+    holdout = tmp_path / "holdout"
+    holdout.mkdir()
+    for name in ("shard-00000.h5", "shard-00004.h5"):
+        shutil.copy(tiny_store / name, holdout)
+    together, alone = tmp_path / "together", tmp_path / "alone"
+    said = {}
+    for out, data in ((together, ["--data", str(tiny_store), "--holdout", str(holdout)]),
+                      (alone, ["--data", str(holdout)])):
+        result = CliRunner().invoke(main, ["evaluate", *data, "--models", str(tiny_models),
+                                           "--metrics", str(out / "m.json"), "--predictions",
+                                           str(out / "p.csv"), "--scores", str(out / "s")])
+        assert result.exit_code == 0, result.output
+        said[out] = result.output
+    assert f"{together / 'p_holdout.csv'}" in said[together]
+    assert json.loads((together / "m.json").read_text())["scope"] == "test split"
+    assert ((together / "m_holdout.json").read_text()
+            == (alone / "m.json").read_text())
+    assert (together / "p_holdout.csv").read_bytes() == (alone / "p.csv").read_bytes()
+    assert sorted(p.name for p in (together / "s_holdout").iterdir()) == sorted(
+        p.name for p in (alone / "s").iterdir())
+
+
 @pytest.mark.slow
 def test_the_fine_field_baseline_is_left_out_where_offsets_do_not_give_psi(tiny_store,
                                                                            tiny_models,

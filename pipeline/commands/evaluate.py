@@ -30,16 +30,25 @@ from .options import MODELS_DIR, SHARDS, STORE, shift_option
                    "e.g. 'crnn,rnn' or 'pos-*'")
 @click.option("--all-shards", is_flag=True,
               help="score every shard of --data, not only its test split")
+@click.option("--holdout", "holdout_dir", type=STORE, default=None,
+              help="also score every shard of this store (another seed's), in the same run: "
+                   "its files are --metrics, --scores and --predictions with '_holdout' "
+                   "added to their names")
 @shift_option
 @user_errors
 def evaluate(data_dir, models_dir, metrics_path, predictions_path, scores_dir, only, all_shards,
-             allow_shift):
+             holdout_dir, allow_shift):
     """Score every trained model and the two baselines on held-out shards."""
     load_tensorflow()
     from ..evaluate.run import evaluate as run_evaluation
+    from ..evaluate.run import holdout_path
 
     run_evaluation(data_dir, models_dir, metrics_path, predictions_path, all_shards=all_shards,
                    allow_shift=allow_shift, log=lambda line: click.echo(line, err=True),
-                   scores_dir=scores_dir, only=only)
-    written = f"{metrics_path}, {scores_dir}/" if scores_dir else f"{metrics_path}"
-    click.echo(f"wrote {written} and {predictions_path}")
+                   scores_dir=scores_dir, only=only, holdout=holdout_dir)
+    written = [metrics_path, *([f"{scores_dir}/"] if scores_dir else [])]
+    if holdout_dir is not None:
+        written += [holdout_path(metrics_path),
+                    *([f"{holdout_path(scores_dir)}/"] if scores_dir else []),
+                    holdout_path(predictions_path)]
+    click.echo(f"wrote {', '.join(map(str, written))} and {predictions_path}")

@@ -9,6 +9,8 @@ distribution-shift experiment, allowed only when asked for (``--allow-shift``).
 
 from __future__ import annotations
 
+import functools
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +27,14 @@ LAYOUT_KEYS = ("task", "size", "downsample", "time_steps", "stride", "start", "s
 
 
 def _physics(raw: dict, source: str) -> PhysicsConfig:
-    return params_from_dict({"physics": raw}, source).physics
+    return _parsed(json.dumps(raw, sort_keys=True), source)
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(raw: str, source: str) -> PhysicsConfig:
+    """Parsed once per process: checking seven models against two stores parsed the same
+    two physics 28 times, 4 s of 0.16 s each."""
+    return params_from_dict({"physics": json.loads(raw)}, source).physics
 
 
 def _comparable(physics: PhysicsConfig) -> dict:

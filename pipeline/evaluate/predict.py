@@ -36,7 +36,7 @@ def predict_rows(name: str, location: Path, models_dir: Path, allow_shift: bool 
     store = store_at(location)
     files = store.files() if store else shard_files(location)
     given = evaluation_params(files, store)
-    _, model, history = load_models(models_dir, given, location, allow_shift, only=name)[name]
+    _, model, history = load_models(models_dir, [(given, location)], allow_shift, only=name)[name]
     if warn is not None:
         line = observation_warning(files, history.store.checked_params.physics, name, location)
         if line:

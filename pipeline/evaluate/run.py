@@ -235,10 +235,11 @@ def score_model(path: Path, model, history: TrainingRecord, files: list[Path],
     return ModelScores(**scores), columns
 
 
-def load_models(models_dir: Path, given: dict, location: Path, allow_shift: bool = False,
+def load_models(models_dir: Path, stores: list[tuple[dict, Path]], allow_shift: bool = False,
                 only: str | None = None) -> dict[str, tuple[Path, object, TrainingRecord]]:
     """Every trained model under ``models_dir`` (or those ``only`` matches), loaded, with
-    its history; each checked against the physics of the shards to score before any work."""
+    its history; each checked against the physics of every store to score, (its params,
+    its location), before any work."""
     from ..learn.record import TrainingRecord
     from ..learn.train import load_model
 
@@ -257,7 +258,8 @@ def load_models(models_dir: Path, given: dict, location: Path, allow_shift: bool
     models = {}
     for key, path in found.items():
         history = TrainingRecord.read(path.with_name(f"{path.stem}.history.json"))
-        check_compatible(path, history, given, location, allow_shift)
+        for given, location in stores:
+            check_compatible(path, history, given, location, allow_shift)
         model = load_model(path)
         # Keras leaves XLA off on CPU; scoring thousands of samples pays for the compile
         # (all six default models: 75 → 62 s on 2 cores, the same R² to 4 decimals)
@@ -266,18 +268,60 @@ def load_models(models_dir: Path, given: dict, location: Path, allow_shift: bool
     return models
 
 
+HOLDOUT = "_holdout"
+
+
+def holdout_path(path: Path) -> Path:
+    """Where a holdout store's results go: ``path`` with "_holdout" before its suffix
+    (data/metrics.json → data/metrics_holdout.json, data/scores → data/scores_holdout)."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}{HOLDOUT}{path.suffix}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Scoring:
+    """One store to score and where its results go."""
+
+    data_dir: Path
+    all_shards: bool
+    metrics_path: Path
+    predictions_path: Path
+    scores_dir: Path | None
+
+    def holdout(self, data_dir: Path) -> Scoring:
+        """Every shard of ``data_dir``, written beside this one's files as *_holdout."""
+        return Scoring(data_dir, True, holdout_path(self.metrics_path),
+                       holdout_path(self.predictions_path),
+                       None if self.scores_dir is None else holdout_path(self.scores_dir))
+
+
 def evaluate(data_dir: Path, models_dir: Path, metrics_path: Path, predictions_path: Path,
              all_shards: bool = False, allow_shift: bool = False, log=print,
-             scores_dir: Path | None = None, only: str | None = None) -> Metrics:
-    store = store_at(data_dir)
-    files, scope = evaluation_files(data_dir, store, all_shards)
-    given = evaluation_params(files, store)
+             scores_dir: Path | None = None, only: str | None = None,
+             holdout: Path | None = None) -> Metrics:
+    """Score the models on ``data_dir`` (and, with ``holdout``, on every shard of that
+    store too, in the same process: the models load and compile once). Returns the first
+    store's metrics."""
+    scorings = [Scoring(data_dir, all_shards, metrics_path, predictions_path, scores_dir)]
+    if holdout is not None:
+        scorings.append(scorings[0].holdout(holdout))
+    opened = []
+    for scoring in scorings:
+        store = store_at(scoring.data_dir)
+        files, scope = evaluation_files(scoring.data_dir, store, scoring.all_shards)
+        opened.append((scoring, store, files, scope, evaluation_params(files, store)))
+    models = load_models(models_dir, [(given, scoring.data_dir)
+                                      for scoring, _, _, _, given in opened], allow_shift, only)
+    return [_evaluate_store(*where, models, log) for where in opened][0]
+
+
+def _evaluate_store(scoring: Scoring, store, files, scope, given, models, log) -> Metrics:
+    data_dir = scoring.data_dir
+    out = (scoring.metrics_path, scoring.predictions_path, log, scoring.scores_dir)
     physics = store.params.physics if store else params_from_dict(given, f"{data_dir}").physics
-    models = load_models(models_dir, given, data_dir, allow_shift, only)
     task = task_of(physics)
     if task.name != "mass":
-        return _evaluate_task(task, files, scope, data_dir, store, physics, models, given,
-                              metrics_path, predictions_path, log, scores_dir)
+        return _evaluate_task(task, files, scope, data_dir, store, physics, models, given, *out)
     calibration, calibration_note = calibration_files(store, files)
     columns, reproduced, variances, features = baselines_on(files, physics, calibration)
     mass = columns["mass"]
@@ -301,8 +345,7 @@ def evaluate(data_dir: Path, models_dir: Path, metrics_path: Path, predictions_p
     for note in notes:
         log(f"note: {note}")
     log(f"physics inversion baseline: R² {baselines['physics_inversion']['r2']:.4f}")
-    return _score_models(models, files, scope, given, columns, baselines, notes, features,
-                         metrics_path, predictions_path, log, scores_dir)
+    return _score_models(models, files, scope, given, columns, baselines, notes, features, *out)
 
 
 def _evaluate_task(task, files, scope, data_dir, store, physics, models, given, metrics_path,

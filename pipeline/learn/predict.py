@@ -19,11 +19,12 @@ def other_targets(physics) -> tuple[tuple[str, float], ...]:
     return tuple(zip(task.parameter_names[1:], task.scales(physics)[1:], strict=True))
 
 
-def batch_outputs(model: keras.Model, dataset,
-                  targets: tuple[tuple[str, float], ...] = ()) -> Iterator[dict[str, np.ndarray]]:
+def batch_outputs(model: keras.Model, dataset, targets: tuple[tuple[str, float], ...] = (),
+                  loss: keras.losses.Loss | None = None) -> Iterator[dict[str, np.ndarray]]:
     """Per batch of (view, target): true mass, mean per time step, last mean (and σ); for
     each other parameter of ``targets`` (:func:`other_targets`), the same under keys
-    NAME, NAME_per_step, NAME_mean, NAME_sigma.
+    NAME, NAME_per_step, NAME_mean, NAME_sigma; with ``loss`` (the model's), each sample's
+    loss under "loss".
 
     ``predict_on_batch`` runs Keras's compiled predict function, traced once per batch
     shape: calling the model eagerly ran the mass scan's loop op by op, ~2 s a batch of 256
@@ -35,8 +36,8 @@ def batch_outputs(model: keras.Model, dataset,
     for view, truth in dataset:
         size = size or len(truth)
         raw = model.predict_on_batch(_padded(view, size))
+        out = {} if loss is None else {"loss": np.asarray(loss.call(truth, raw[:len(truth)]))}
         truth = truth.numpy().astype(np.float64).reshape(len(truth), -1)
-        out = {}
         for k, ((mean, sigma), name) in enumerate(zip(
                 parameter_outputs(raw, scales), ("", *(f"{n}_" for n, _ in targets)),
                 strict=True)):
@@ -61,9 +62,9 @@ def _padded(view, size: int):
     return np.concatenate([view, np.repeat(view[-1:], short, axis=0)])
 
 
-def predict_outputs(model: keras.Model, dataset, targets=()) -> dict[str, np.ndarray]:
+def predict_outputs(model: keras.Model, dataset, targets=(), loss=None) -> dict[str, np.ndarray]:
     """Every batch of :func:`batch_outputs`, concatenated."""
-    batches = list(batch_outputs(model, dataset, targets))
+    batches = list(batch_outputs(model, dataset, targets, loss))
     return {key: np.concatenate([b[key] for b in batches]) for key in batches[0]}
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from ..config import Params
 from ..errors import ConfigError, DataError
@@ -191,10 +192,14 @@ def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
     features = physics_fit.shard_features(calibration_files) if physics_fit else None
     validation = files_dataset(calibration_files, view, 256, fit=physics_fit, features=features)
     # val_loss each epoch, for early stopping, on the first validation shards only: with a
-    # mass scan, a pass over 5,000 samples cost more than the epoch's training steps
-    monitored = (validation if monitored_files == calibration_files
-                 else files_dataset(monitored_files, view, 256, fit=physics_fit,
-                                    features=features))
+    # mass scan, a pass over 5,000 samples cost more than the epoch's training steps.
+    # Without early stopping nothing reads it: the calibration pass after the last epoch
+    # measures it once, and fit skips a compiled test step (5-10 s a model on 2 cores).
+    monitored = None
+    if cfg.patience:
+        monitored = (validation if monitored_files == calibration_files
+                     else files_dataset(monitored_files, view, 256, fit=physics_fit,
+                                        features=features))
     model = build_model(name, cfg, physics, Normaliser.from_statistics(store.statistics))
     compile_model(model, cfg, steps * cfg.epochs, scales=store.task.scales(physics))
     step_log, epoch_log = StepLog(), EpochLog(log if verbose else lambda line: None, cfg.epochs)
@@ -223,7 +228,8 @@ def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
                           f"{name}` to start again", signum) from None
     seconds = time.perf_counter() - started
     targets = other_targets(physics)
-    validation_predictions = predict_outputs(model, validation, targets)
+    validation_predictions = predict_outputs(model, validation, targets, loss=model.loss)
+    validation_loss = float(np.mean(validation_predictions.pop("loss")))
     others = {name: calibrate(parameter_predictions(validation_predictions, name),
                               parameter.bounds(physics), space="linear")
               for (name, _), parameter in zip(targets, store.task.parameters[1:], strict=True)}
@@ -234,8 +240,7 @@ def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
         store=trained_on(store), train_samples=n_train,
         parameters=int(model.count_params()), train_seconds=seconds,
         step_loss=step_log.losses,
-        epochs=[{key: float(values[i]) for key, values in fit.history.items()
-                 if BATCH_LOSS not in key} for i in range(len(fit.history["loss"]))],
+        epochs=_epochs(fit.history, validation_loss),
         calibration=calibrate(validation_predictions, (physics.mass_low, physics.mass_high)),
         parameter_calibration=others or None)
     save_model(model, target)
@@ -248,6 +253,15 @@ def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
                                       for k in store.task.parameter_names
                                       if len(store.task.parameters) > 1)))
     return model, history
+
+
+def _epochs(history: dict, validation_loss: float) -> list[dict]:
+    """Keras's log per epoch; an epoch fit did not validate gets the loss of the whole
+    validation split after training on its last one."""
+    epochs = [{key: float(values[i]) for key, values in history.items() if BATCH_LOSS not in key}
+              for i in range(len(history["loss"]))]
+    epochs[-1].setdefault("val_loss", validation_loss)
+    return epochs
 
 
 def save_model(model: keras.Model, path: Path) -> None:
