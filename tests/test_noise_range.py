@@ -94,3 +94,32 @@ def test_the_observation_check_accepts_any_level_in_the_trained_range(tmp_path):
         assert misfit_ratio(sorted(store.glob("shard-*.h5")), trained) == 1.0
     noisier = _store(tmp_path, "noisier", position_noise=3.0)
     assert misfit_ratio(sorted(noisier.glob("shard-*.h5")), trained) > 2.0
+
+
+@pytest.mark.slow
+def test_a_model_trained_on_a_noise_range_gets_intervals_per_noise_tercile(tmp_path):
+    """The calibration a noise range asks for, recorded with the fit that estimates each
+    sample's noise; evaluate and predict give every sample the same interval from it."""
+    from pipeline.evaluate.run import read_predictions
+    from pipeline.learn.train import train_model, with_store_params
+
+    store = _store(tmp_path, "range", position_noise=0.0, position_noise_high=1.0)
+    params = with_store_params(load_params(tmp_path / "range.yaml", (
+        "train.rnn.epochs=1", "train.rnn.steps_per_epoch=2", "train.rnn.batch_size=8")), store)
+    _, history = train_model("rnn", params, store, tmp_path / "models" / "rnn",
+                             log=lambda line: None)
+    assert len(history.noise_fit["variances"]) == params.physics.time_steps
+    assert history.calibration["method"].endswith("per noise tercile")
+    bins = history.calibration["noise"]["bins"]
+    assert len(bins) == 3 and len({tuple(b["upper"]) for b in bins}) > 1
+    result = CliRunner().invoke(main, [
+        "evaluate", "--data", str(store), "--all-shards", "--models", str(tmp_path / "models"),
+        "--metrics", str(tmp_path / "m.json"), "--predictions", str(tmp_path / "p.csv")])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(main, ["predict", "rnn", "--data", str(store), "--models",
+                                       str(tmp_path / "models"), "--out",
+                                       str(tmp_path / "rows.csv")])
+    assert result.exit_code == 0, result.output
+    scored, rows = read_predictions(tmp_path / "p.csv"), read_predictions(tmp_path / "rows.csv")
+    for column in ("lower_90", "upper_90"):
+        np.testing.assert_allclose(rows[column], scored[f"rnn_{column}"], rtol=1e-5)

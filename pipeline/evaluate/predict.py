@@ -42,21 +42,26 @@ def predict_rows(name: str, location: Path, models_dir: Path, allow_shift: bool 
         if line:
             warn(line)
     sample = 0
-    fit = PhysicsFit.from_history(history)
+    fit, noise_fit = PhysicsFit.from_history(history), PhysicsFit.noise_of(history)
     targets = other_targets(history.store.checked_params.physics)
-    for raw in file_batches(model, [str(f) for f in files], history.view, fit,
-                            targets=targets):
-        outs = {name: predictive(parameter_predictions(raw, name), history.calibration_of(name))
-                for name in ("mass", *(name for name, _ in targets))}
-        for i in range(len(raw["mean"])):
-            row = {"sample": sample}
-            for name, out in outs.items():
-                prefix = "" if name == "mass" else f"{name}_"
-                row.update({name: float(out["mean"][i]), f"{prefix}sigma": float(out["sigma"][i]),
-                            f"{prefix}lower_90": float(out["lower_90"][i]),
-                            f"{prefix}upper_90": float(out["upper_90"][i])})
-            yield row
-            sample += 1
+    names = ("mass", *(name for name, _ in targets))
+    for path in map(str, files):  # a shard at a time: its noise estimates beside its batches
+        noise = noise_fit.noise_estimates([path]) if noise_fit is not None else None
+        for raw in file_batches(model, [path], history.view, fit, targets=targets):
+            if noise is not None:
+                raw["noise"], noise = noise[:len(raw["mean"])], noise[len(raw["mean"]):]
+            outs = {name: predictive(parameter_predictions(raw, name),
+                                     history.calibration_of(name)) for name in names}
+            for i in range(len(raw["mean"])):
+                row = {"sample": sample}
+                for name, out in outs.items():
+                    prefix = "" if name == "mass" else f"{name}_"
+                    row.update({name: float(out["mean"][i]),
+                                f"{prefix}sigma": float(out["sigma"][i]),
+                                f"{prefix}lower_90": float(out["lower_90"][i]),
+                                f"{prefix}upper_90": float(out["upper_90"][i])})
+                yield row
+                sample += 1
 
 
 def write_rows(path: Path, rows: Iterator[dict]) -> int:

@@ -200,6 +200,10 @@ def score_model(path: Path, model, history: TrainingRecord, files: list[Path],
     raw = predict_files(model, names, history.view, fit, features=shared, targets=targets)
     if not np.array_equal(raw["mass"], mass.astype(np.float32).astype(np.float64)):
         raise DataError(f"{path}: the loader and the baseline read different samples")
+    noise_fit = PhysicsFit.noise_of(history)
+    if noise_fit is not None:  # calibrated per noise tercile: the estimate it was made on
+        cache = features.setdefault(repr(noise_fit), {}) if features is not None else {}
+        raw["noise"] = noise_fit.noise_estimates(names, cache)
     calibration = history.calibration
     out = predictive(raw, calibration)
     mass_range = tuple(calibration["mass_range"])

@@ -20,6 +20,12 @@ fills the gaps between the bins' pieces, and with six a weak model's outer third
 covered at 0.93–0.94. The predictive distribution is the log-normal whose 5 % and 95 %
 quantiles are the hull's ends (for other levels and the NLL).
 
+A model trained on samples that each draw their position noise σ from a range is
+calibrated for the mix of levels, not each: the CRNN trained on σ ~ U[0, 1) px covered
+0.94 at σ = 0.1 and 0.83 at 0.9. Its intervals are therefore conformal per tercile of a
+noise estimate too (``noise``): the misfit of the physics fit (:mod:`.physics_fit`), which
+grows with σ without knowing it; within each tercile, per mass third as above.
+
 A task's other parameters (a charge crosses zero, a drag may be 0) are calibrated the
 same way in linear space (``space`` "linear"): r = (θ − θ̂)/s with s = σ or 1, bins of
 the true value, and a Gaussian predictive distribution whose 5 % and 95 % quantiles are
@@ -36,6 +42,7 @@ Z90 = 1.6448536269514722  # standard normal 95th percentile: ±Z90 σ holds 90 %
 LEVEL = 0.9
 BINS = 3  # quantile bins of the true mass: 1,333 validation samples each by default
 MIN_PER_BIN = 100  # fewer bins for a small validation split: a quantile needs samples
+NOISE_BINS = 3  # terciles of the noise estimate, each then calibrated per mass third
 
 
 def physical_mean(mean: np.ndarray, mass_range: tuple[float, float]) -> np.ndarray:
@@ -62,9 +69,14 @@ def parameter_predictions(raw: dict, name: str) -> dict:
     if name == "mass":
         return raw
     out = {"mass": raw[name], "mean": raw[f"{name}_mean"], "per_step": raw[f"{name}_per_step"]}
-    if f"{name}_sigma" in raw:
-        out["sigma"] = raw[f"{name}_sigma"]
+    for key, own in (("sigma", f"{name}_sigma"), ("noise", "noise")):
+        if own in raw:
+            out[key] = raw[own]
     return out
+
+
+def _rows(predictions: dict, mask: np.ndarray) -> dict:
+    return {key: values[mask] for key, values in predictions.items()}
 
 
 def value_range(calibration: dict) -> tuple[float, float]:
@@ -74,10 +86,28 @@ def value_range(calibration: dict) -> tuple[float, float]:
 
 
 def calibrate(predictions: dict, mass_range: tuple[float, float], bins: int = BINS,
-              space: str = "log") -> dict:
+              space: str = "log", noise: np.ndarray | None = None) -> dict:
     """Per-bin residual quantiles from validation predictions (mass, mean[, sigma]); the
     bins are quantiles of the true mass (``space`` "linear": of another parameter, whose
-    truth is under "mass" too, see :func:`parameter_predictions`)."""
+    truth is under "mass" too, see :func:`parameter_predictions`). With ``noise`` (a
+    noise estimate per sample), the same within each of its terciles as well, under
+    "noise"; the pooled quantiles stay at the top level."""
+    pooled = _calibrate(predictions, mass_range, bins, space)
+    if noise is None:
+        return pooled
+    noise = np.asarray(noise, np.float64)
+    edges = [float(e) for e in np.quantile(noise, np.arange(1, NOISE_BINS) / NOISE_BINS)]
+    which = np.digitize(noise, edges)
+    parts = []
+    for b in range(NOISE_BINS):
+        own = _calibrate(_rows(predictions, which == b), mass_range, bins, space)
+        parts.append({key: own[key] for key in ("edges", "lower", "upper")})
+    return {**pooled, "method": f"{pooled['method']}, per noise tercile",
+            "noise": {"edges": edges, "bins": parts}}
+
+
+def _calibrate(predictions: dict, mass_range: tuple[float, float], bins: int,
+               space: str) -> dict:
     mean = physical_mean(predictions["mean"], mass_range)
     if space == "log":
         residual = (np.log(predictions["mass"]) - np.log(mean)) / log_scale(predictions, mean)
@@ -132,7 +162,24 @@ MIN_SIGMA_LOG = 1e-9
 
 def predictive(predictions: dict, calibration: dict) -> dict:
     """Per sample: the physical mean, the log-normal predictive distribution (its median
-    ``center`` and ``sigma_log``), the 90 % interval and a mass-unit σ."""
+    ``center`` and ``sigma_log``), the 90 % interval and a mass-unit σ. A calibration per
+    noise tercile needs each sample's estimate under "noise"."""
+    by_noise = calibration.get("noise")
+    if by_noise is None:
+        return _predictive(predictions, calibration)
+    if "noise" not in predictions:
+        raise ValueError("a calibration per noise tercile needs the noise estimates")
+    which = np.digitize(predictions["noise"], by_noise["edges"])
+    out: dict[str, np.ndarray] = {}
+    for b, part in enumerate(by_noise["bins"]):
+        mask = which == b
+        for key, values in _predictive(_rows(predictions, mask),
+                                       {**calibration, **part}).items():
+            out.setdefault(key, np.empty(mask.size, values.dtype))[mask] = values
+    return out
+
+
+def _predictive(predictions: dict, calibration: dict) -> dict:
     low, high = value_range(calibration)
     mean = physical_mean(predictions["mean"], (low, high))
     if calibration.get("space", "log") != "log":

@@ -55,6 +55,15 @@ class PhysicsFit:
         return cls(history.store.checked_params.physics,
                    tuple(float(v) for v in history.physics_fit["variances"]))
 
+    @classmethod
+    def noise_of(cls, history: TrainingRecord) -> PhysicsFit | None:
+        """The fit whose misfit estimates a sample's noise for a model calibrated per noise
+        tercile (None: calibrated once for every level)."""
+        if history.noise_fit is None:
+            return None
+        return cls(history.store.checked_params.physics,
+                   tuple(float(v) for v in history.noise_fit["variances"]))
+
     def record(self) -> dict:
         return {"variances": list(self.variances),
                 "inputs": "log mass and log misfit of the physics inversion"}
@@ -74,3 +83,11 @@ class PhysicsFit:
         """Features per shard file, in file order of its samples."""
         return {str(path): self.features(*read_shard(str(path), ("potential", "positions")))
                 for path in files}
+
+    def noise_estimates(self, files: list[str], features: dict | None = None) -> np.ndarray:
+        """Each sample's log misfit, in file order: how noisy its observation looks.
+        ``features``: :meth:`shard_features` per file, a cache this fills in."""
+        features = {} if features is None else features
+        missing = [str(path) for path in files if str(path) not in features]
+        features.update(self.shard_features(missing))
+        return np.concatenate([features[str(path)][:, 1] for path in files])

@@ -59,6 +59,7 @@ class TrainingRecord:
     epochs: list
     calibration: dict  # of the mass
     parameter_calibration: dict | None = optional()  # a task's other parameters: name → one
+    noise_fit: dict | None = optional()  # calibrated per noise tercile: the misfit's variances
 
     def calibration_of(self, name: str) -> dict:
         """The calibration of hidden parameter ``name`` (the mass's, or another's)."""

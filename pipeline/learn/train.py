@@ -230,8 +230,13 @@ def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
     targets = other_targets(physics)
     validation_predictions = predict_outputs(model, validation, targets, loss=model.loss)
     validation_loss = float(np.mean(validation_predictions.pop("loss")))
+    # noise drawn per sample: intervals per tercile of the physics fit's misfit
+    noise_fit = (physics_fit or PhysicsFit.measure(files, physics)
+                 if physics.position_noise_drawn else None)
+    noise = (noise_fit.noise_estimates(calibration_files, features)
+             if noise_fit is not None else None)
     others = {name: calibrate(parameter_predictions(validation_predictions, name),
-                              parameter.bounds(physics), space="linear")
+                              parameter.bounds(physics), space="linear", noise=noise)
               for (name, _), parameter in zip(targets, store.task.parameters[1:], strict=True)}
     history = TrainingRecord(
         format=HISTORY_FORMAT, model=name, config=cfg, view=view,
@@ -241,8 +246,10 @@ def train_model(name: str, params: Params, store: Store | Path, out_dir: Path,
         parameters=int(model.count_params()), train_seconds=seconds,
         step_loss=step_log.losses,
         epochs=_epochs(fit.history, validation_loss),
-        calibration=calibrate(validation_predictions, (physics.mass_low, physics.mass_high)),
-        parameter_calibration=others or None)
+        calibration=calibrate(validation_predictions, (physics.mass_low, physics.mass_high),
+                              noise=noise),
+        parameter_calibration=others or None,
+        noise_fit=None if noise_fit is None else {"variances": list(noise_fit.variances)})
     save_model(model, target)
     history.write(Path(out_dir) / f"{name}.history.json")
     last = history.epochs[-1]
