@@ -46,9 +46,9 @@ def evaluate(data_dir, models_dir, metrics_path, predictions_path, scores_dir, o
     run_evaluation(data_dir, models_dir, metrics_path, predictions_path, all_shards=all_shards,
                    allow_shift=allow_shift, log=lambda line: click.echo(line, err=True),
                    scores_dir=scores_dir, only=only, holdout=holdout_dir)
-    written = [metrics_path, *([f"{scores_dir}/"] if scores_dir else [])]
+    written = [metrics_path, *([f"{scores_dir}/"] if scores_dir else []), predictions_path]
     if holdout_dir is not None:
         written += [holdout_path(metrics_path),
                     *([f"{holdout_path(scores_dir)}/"] if scores_dir else []),
                     holdout_path(predictions_path)]
-    click.echo(f"wrote {', '.join(map(str, written))} and {predictions_path}")
+    click.echo(f"wrote {', '.join(map(str, written))}")

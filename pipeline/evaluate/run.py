@@ -242,8 +242,8 @@ def score_model(path: Path, model, history: TrainingRecord, files: list[Path],
 def load_models(models_dir: Path, stores: list[tuple[dict, Path]], allow_shift: bool = False,
                 only: str | None = None) -> dict[str, tuple[Path, object, TrainingRecord]]:
     """Every trained model under ``models_dir`` (or those ``only`` matches), loaded, with
-    its history; each checked against the physics of every store to score, (its params,
-    its location), before any work."""
+    its history; each checked, before any work, against the physics of every store to
+    score in ``stores`` (its params, its location)."""
     from ..learn.record import TrainingRecord
     from ..learn.train import load_model
 
