@@ -29,11 +29,14 @@ def _summarize(name: str):
 
 def tables() -> dict[str, str]:
     """Marker name → the table its experiment's results give."""
-    curve, coarse, noise, tasks, noise_range = map(_summarize, (
-        "learning_curve", "coarse_graining", "observation_noise", "tasks", "noise_range"))
+    ablations, curve, coarse, noise, tasks, noise_range = map(_summarize, (
+        "ablations", "learning_curve", "coarse_graining", "observation_noise", "tasks",
+        "noise_range"))
     metrics = json.loads((HERE / "learning_curve/results/metrics.json").read_text())
     per_task = _per_task(tasks)
-    return {"learning-curve": curve.table(metrics).rstrip(),
+    return {"ablations": ablations.table(*ablations.load(HERE / "ablations/results",
+                                                         HERE.parent / "data")).rstrip(),
+            "learning-curve": curve.table(metrics).rstrip(),
             "coarse-graining": coarse.table(coarse.rows(HERE / "coarse_graining/results")).rstrip(),
             "observation-noise": noise.doc_tables(*noise.load(HERE / "observation_noise/results")),
             "tasks": tasks.table(per_task).rstrip(),

@@ -142,6 +142,20 @@ def test_intervals_per_noise_tercile_hold_at_every_noise_level():
         predictive({key: v for key, v in test.items() if key != "noise"}, by_noise)
 
 
+def test_a_noise_tercile_without_validation_samples_takes_them_all():
+    """A tiny validation split (two samples: one tercile empty) calibrates, and the empty
+    tercile's intervals are the pooled ones, not an error."""
+    two = {"mass": np.array([0.2, 0.8]), "mean": np.array([0.25, 0.7]),
+           "sigma": np.array([0.05, 0.05]), "noise": np.array([0.0, 1.0])}
+    by_noise = calibrate(two, (0.1, 1.0), noise=two["noise"])
+    pooled = calibrate(two, (0.1, 1.0))
+    empty = [b for b in range(3) if not np.any(np.digitize(two["noise"],
+                                                           by_noise["noise"]["edges"]) == b)]
+    assert empty and all(by_noise["noise"]["bins"][b]["upper"] == pooled["upper"]
+                         for b in empty)
+    assert np.all(np.isfinite(predictive(two, by_noise)["lower_90"]))
+
+
 def _covered(predictions, calibration):
     out = predictive(predictions, calibration)
     return (out["lower_90"] <= predictions["mass"]) & (predictions["mass"] <= out["upper_90"])

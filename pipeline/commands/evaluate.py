@@ -40,15 +40,10 @@ def evaluate(data_dir, models_dir, metrics_path, predictions_path, scores_dir, o
              holdout_dir, allow_shift):
     """Score every trained model and the two baselines on held-out shards."""
     load_tensorflow()
-    from ..evaluate.run import evaluate as run_evaluation
-    from ..evaluate.run import holdout_path
+    from ..evaluate.run import evaluate_scorings, scorings_of
 
-    run_evaluation(data_dir, models_dir, metrics_path, predictions_path, all_shards=all_shards,
-                   allow_shift=allow_shift, log=lambda line: click.echo(line, err=True),
-                   scores_dir=scores_dir, only=only, holdout=holdout_dir)
-    written = [metrics_path, *([f"{scores_dir}/"] if scores_dir else []), predictions_path]
-    if holdout_dir is not None:
-        written += [holdout_path(metrics_path),
-                    *([f"{holdout_path(scores_dir)}/"] if scores_dir else []),
-                    holdout_path(predictions_path)]
-    click.echo(f"wrote {', '.join(map(str, written))}")
+    scorings = scorings_of(data_dir, metrics_path, predictions_path, all_shards, scores_dir,
+                           holdout_dir)
+    evaluate_scorings(scorings, models_dir, allow_shift,
+                      log=lambda line: click.echo(line, err=True), only=only)
+    click.echo(f"wrote {', '.join(name for scoring in scorings for name in scoring.written())}")

@@ -189,21 +189,19 @@ def score_model(path: Path, model, history: TrainingRecord, files: list[Path],
     from ..learn.physics_fit import PhysicsFit
     from ..learn.predict import other_targets, predict_files
 
+    def cache(fit: PhysicsFit) -> dict | None:
+        return None if features is None else features.setdefault(repr(fit), {})
+
     names = [str(f) for f in files]
     targets = other_targets(history.store.checked_params.physics)
     fit = PhysicsFit.from_history(history)
-    shared = None
-    if fit is not None and features is not None:
-        shared = features.get(repr(fit))
-        if shared is None:
-            shared = features[repr(fit)] = fit.shard_features(names)
+    shared = fit.shard_features(names, cache(fit)) if fit is not None else None
     raw = predict_files(model, names, history.view, fit, features=shared, targets=targets)
     if not np.array_equal(raw["mass"], mass.astype(np.float32).astype(np.float64)):
         raise DataError(f"{path}: the loader and the baseline read different samples")
     noise_fit = PhysicsFit.noise_of(history)
     if noise_fit is not None:  # calibrated per noise tercile: the estimate it was made on
-        cache = features.setdefault(repr(noise_fit), {}) if features is not None else {}
-        raw["noise"] = noise_fit.noise_estimates(names, cache)
+        raw["noise"] = noise_fit.noise_estimates(names, cache(noise_fit))
     calibration = history.calibration
     out = predictive(raw, calibration)
     mass_range = tuple(calibration["mass_range"])
@@ -298,6 +296,19 @@ class Scoring:
                        holdout_path(self.predictions_path),
                        None if self.scores_dir is None else holdout_path(self.scores_dir))
 
+    def written(self) -> list[str]:
+        """What scoring this store writes, as a user would name it."""
+        return [str(self.metrics_path), *([f"{self.scores_dir}/"] if self.scores_dir else []),
+                str(self.predictions_path)]
+
+
+def scorings_of(data_dir: Path, metrics_path: Path, predictions_path: Path,
+                all_shards: bool = False, scores_dir: Path | None = None,
+                holdout: Path | None = None) -> list[Scoring]:
+    """``data_dir``'s scoring, and with ``holdout`` that store's, written beside it."""
+    first = Scoring(data_dir, all_shards, metrics_path, predictions_path, scores_dir)
+    return [first] if holdout is None else [first, first.holdout(holdout)]
+
 
 def evaluate(data_dir: Path, models_dir: Path, metrics_path: Path, predictions_path: Path,
              all_shards: bool = False, allow_shift: bool = False, log=print,
@@ -306,9 +317,15 @@ def evaluate(data_dir: Path, models_dir: Path, metrics_path: Path, predictions_p
     """Score the models on ``data_dir`` (and, with ``holdout``, on every shard of that
     store too, in the same process: the models load and compile once). Returns the first
     store's metrics."""
-    scorings = [Scoring(data_dir, all_shards, metrics_path, predictions_path, scores_dir)]
-    if holdout is not None:
-        scorings.append(scorings[0].holdout(holdout))
+    return evaluate_scorings(scorings_of(data_dir, metrics_path, predictions_path, all_shards,
+                                         scores_dir, holdout),
+                             models_dir, allow_shift, log, only)
+
+
+def evaluate_scorings(scorings: list[Scoring], models_dir: Path, allow_shift: bool = False,
+                      log=print, only: str | None = None) -> Metrics:
+    """Every store of ``scorings`` checked and opened, the models loaded once, then each
+    store scored; the first store's metrics."""
     opened = []
     for scoring in scorings:
         store = store_at(scoring.data_dir)

@@ -99,8 +99,9 @@ def calibrate(predictions: dict, mass_range: tuple[float, float], bins: int = BI
     edges = [float(e) for e in np.quantile(noise, np.arange(1, NOISE_BINS) / NOISE_BINS)]
     which = np.digitize(noise, edges)
     parts = []
-    for b in range(NOISE_BINS):
-        own = _calibrate(_rows(predictions, which == b), mass_range, bins, space)
+    for b in range(NOISE_BINS):  # an empty tercile (a tiny split) takes every sample's
+        rows = which == b if np.any(which == b) else np.ones_like(which, bool)
+        own = _calibrate(_rows(predictions, rows), mass_range, bins, space)
         parts.append({key: own[key] for key in ("edges", "lower", "upper")})
     return {**pooled, "method": f"{pooled['method']}, per noise tercile",
             "noise": {"edges": edges, "bins": parts}}

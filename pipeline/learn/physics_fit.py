@@ -79,15 +79,18 @@ class PhysicsFit:
         misfit = np.nan_to_num(misfit, nan=1e6, posinf=1e6)
         return np.stack([np.log(mass), np.log(misfit + MISFIT_FLOOR)], axis=1).astype(np.float32)
 
-    def shard_features(self, files: list[str]) -> dict[str, np.ndarray]:
-        """Features per shard file, in file order of its samples."""
-        return {str(path): self.features(*read_shard(str(path), ("potential", "positions")))
-                for path in files}
+    def shard_features(self, files: list[str], cache: dict | None = None
+                       ) -> dict[str, np.ndarray]:
+        """Features per shard file, in file order of its samples. ``cache`` (file → features
+        of this fit, kept by a caller scoring several models) is read first and filled in:
+        the fit is half of a hybrid's scoring time."""
+        cache = {} if cache is None else cache
+        for path in map(str, files):
+            if path not in cache:
+                cache[path] = self.features(*read_shard(path, ("potential", "positions")))
+        return {str(path): cache[str(path)] for path in files}
 
-    def noise_estimates(self, files: list[str], features: dict | None = None) -> np.ndarray:
-        """Each sample's log misfit, in file order: how noisy its observation looks.
-        ``features``: :meth:`shard_features` per file, a cache this fills in."""
-        features = {} if features is None else features
-        missing = [str(path) for path in files if str(path) not in features]
-        features.update(self.shard_features(missing))
+    def noise_estimates(self, files: list[str], cache: dict | None = None) -> np.ndarray:
+        """Each sample's log misfit, in file order: how noisy its observation looks."""
+        features = self.shard_features(files, cache)
         return np.concatenate([features[str(path)][:, 1] for path in files])
