@@ -40,7 +40,7 @@ def table(changes: dict, test: dict, other: dict) -> str:
              "| train time |", "|---|---|---|---|---|---|---|"]
     for ablation, model in changes.items():
         lines += [_row(model, test, other, "default"), _row(ablation, test, other, "ablation")]
-    per_step = [key for pair in changes.items() for key in pair
+    per_step = [key for ablation, model in changes.items() for key in (model, ablation)
                 if test[key].get("r2_per_step") is not None]
     if per_step:
         steps = len(test[per_step[0]]["r2_per_step"])
