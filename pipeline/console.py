@@ -35,9 +35,9 @@ def user_errors(command):
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        watchdog.arm()
-        forget_received()
         try:
+            watchdog.arm()
+            forget_received()
             with stop_signals_raise():
                 return command(*args, **kwargs)
         except MassfieldError as exc:

@@ -29,16 +29,35 @@ import time
 # point we know (XLA compiling a model's first step: over 10 s on a loaded 2-core machine),
 # short enough for SLURM's KillWait and Kubernetes' grace period (30 s by default).
 GRACE_S = 20.0
+GRACE_ENV = "MASSFIELD_STOP_GRACE_S"  # another grace (a scheduler's shorter kill wait, tests)
 STOP = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 SA_RESETHAND = 0x80000000  # Linux's value, on every architecture glibc lays out as below
 _ARMED = False
 
 
-def arm(grace: float = GRACE_S) -> None:
-    """Start the watchdog for this process (once; the main thread only)."""
+def grace_seconds() -> float:
+    """``GRACE_S``, or the seconds ``MASSFIELD_STOP_GRACE_S`` gives (ConfigError if not > 0)."""
+    from .errors import ConfigError
+
+    raw = os.environ.get(GRACE_ENV)
+    if not raw:
+        return GRACE_S
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0:
+        raise ConfigError(f"{GRACE_ENV}={raw!r}: expected seconds > 0 (unset: {GRACE_S:g})")
+    return seconds
+
+
+def arm(grace: float | None = None) -> None:
+    """Start the watchdog for this process (once; the main thread only), ending it
+    ``grace`` seconds (default :func:`grace_seconds`) after a stop signal it outlives."""
     global _ARMED
     import threading
 
+    grace = grace_seconds() if grace is None else grace  # a bad value: said every time
     if _ARMED or threading.current_thread() is not threading.main_thread():
         return
     read, write = os.pipe()

@@ -21,10 +21,11 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, made_store
-from pipeline.watchdog import GRACE_S
+from pipeline.watchdog import GRACE_ENV
 
 DAMAGED = "shard-00003.h5"  # a train shard
 LIMIT_ENV = {"MASSFIELD_OPEN_LIMIT_S": "2"}  # the sandbox's fixed allowance, for speed
+GRACE = 4.0  # the watchdog's grace in the stuck commands below (20 s unless set), for speed
 
 
 @pytest.fixture(scope="module")
@@ -220,24 +221,42 @@ STUCK = """
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["numba", "hdf5"])
 def test_sigterm_ends_a_command_stuck_in_native_code(how, pristine, tmp_path):
-    """The command's handler cannot run; the watchdog ends it GRACE_S later, by the signal
-    itself (exit status 143 in a shell, SLURM or Kubernetes)."""
+    """The command's handler cannot run; the watchdog ends it its grace later (here
+    shortened through MASSFIELD_STOP_GRACE_S), by the signal itself (exit status 143 in a
+    shell, SLURM or Kubernetes)."""
     store = damaged_copy(pristine, tmp_path / "store")
     run = subprocess.Popen([sys.executable, "-c", textwrap.dedent(STUCK), how,
                             str(store / DAMAGED)], cwd=REPO, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, start_new_session=True)
+                           stderr=subprocess.PIPE, text=True, start_new_session=True,
+                           env={**os.environ, GRACE_ENV: str(GRACE)})
     try:
         assert run.stdout.readline() == "stuck\n"
         time.sleep(1.0)  # inside the native call
         start = time.monotonic()
         os.killpg(run.pid, signal.SIGTERM)
-        _, stderr = run.communicate(timeout=GRACE_S + 20)
+        _, stderr = run.communicate(timeout=GRACE + 20)
     finally:
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)
     seconds = time.monotonic() - start
     assert run.returncode == -signal.SIGTERM, stderr  # died of it: a shell's 143
-    assert GRACE_S - 0.5 < seconds < GRACE_S + 4, seconds
+    assert GRACE - 0.5 < seconds < GRACE + 4, seconds
     errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
     assert errors == [stderr.strip().splitlines()[-1]], stderr
-    assert errors[0].startswith(f"error: interrupted by SIGTERM: still running {GRACE_S:g} s later")
+    assert errors[0].startswith(f"error: interrupted by SIGTERM: still running {GRACE:g} s later")
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-3"])
+def test_a_grace_that_is_no_positive_number_is_one_line(value, tmp_path):
+    """MASSFIELD_STOP_GRACE_S is checked before any command runs; unset, the grace is the
+    20 s README promises."""
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+    from pipeline.watchdog import GRACE_S, grace_seconds
+
+    result = CliRunner().invoke(main, ["inspect", str(tmp_path)], env={GRACE_ENV: value})
+    assert result.exit_code == 2
+    assert result.output.strip() == (f"error: {GRACE_ENV}={value!r}: expected seconds > 0 "
+                                     f"(unset: 20)")
+    assert GRACE_S == 20 and grace_seconds() == 20

@@ -16,7 +16,7 @@ from ..store.atomic import atomic_path
 from ..store.reader import shard_files, store_at
 from .compatibility import evaluation_params
 from .observation_check import observation_warning
-from .run import load_models
+from .run import XLA_SAMPLES, load_models, samples_in
 
 COLUMNS = ("sample", "mass", "sigma", "lower_90", "upper_90")
 
@@ -36,7 +36,8 @@ def predict_rows(name: str, location: Path, models_dir: Path, allow_shift: bool 
     store = store_at(location)
     files = store.files() if store else shard_files(location)
     given = evaluation_params(files, store)
-    _, model, history = load_models(models_dir, [(given, location)], allow_shift, only=name)[name]
+    _, model, history = load_models(models_dir, [(given, location)], allow_shift, only=name,
+                                    xla=samples_in(files) >= XLA_SAMPLES)[name]
     if warn is not None:
         line = observation_warning(files, history.store.checked_params.physics, name, location)
         if line:

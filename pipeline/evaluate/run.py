@@ -19,6 +19,7 @@ import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import h5py
 import numpy as np
 
 from ..config import params_from_dict
@@ -237,11 +238,28 @@ def score_model(path: Path, model, history: TrainingRecord, files: list[Path],
     return ModelScores(**scores), columns
 
 
+XLA_SAMPLES = 1000  # fewer samples to score: XLA's compile costs more than it saves
+
+
+def samples_in(files: list[Path]) -> int:
+    """How many samples (checked) shard files hold, from their metadata alone."""
+    total = 0
+    for path in files:
+        try:
+            with h5py.File(path, "r") as h5:
+                total += h5["positions"].shape[0]
+        except (OSError, KeyError) as exc:
+            raise DataError(f"{path}: no positions to score ({exc}); check it with "
+                            f"`massfield inspect --verify {path}`") from None
+    return total
+
+
 def load_models(models_dir: Path, stores: list[tuple[dict, Path]], allow_shift: bool = False,
-                only: str | None = None) -> dict[str, tuple[Path, object, TrainingRecord]]:
+                only: str | None = None, xla: bool = True
+                ) -> dict[str, tuple[Path, object, TrainingRecord]]:
     """Every trained model under ``models_dir`` (or those ``only`` matches), loaded, with
     its history; each checked, before any work, against the physics of every store to
-    score in ``stores`` (its params, its location)."""
+    score in ``stores`` (its params, its location). ``xla``: predict through XLA."""
     from ..learn.record import TrainingRecord
     from ..learn.train import load_model
 
@@ -265,7 +283,7 @@ def load_models(models_dir: Path, stores: list[tuple[dict, Path]], allow_shift: 
         model = load_model(path)
         # Keras leaves XLA off on CPU; scoring thousands of samples pays for the compile
         # (all six default models: 75 → 62 s on 2 cores, the same R² to 4 decimals)
-        model.jit_compile = True
+        model.jit_compile = xla
         models[key] = (path, model, history)
     return models
 
@@ -331,8 +349,10 @@ def evaluate_scorings(scorings: list[Scoring], models_dir: Path, allow_shift: bo
         store = store_at(scoring.data_dir)
         files, scope = evaluation_files(scoring.data_dir, store, scoring.all_shards)
         opened.append((scoring, store, files, scope, evaluation_params(files, store)))
+    scored = sum(samples_in(files) for _, _, files, _, _ in opened)
     models = load_models(models_dir, [(given, scoring.data_dir)
-                                      for scoring, _, _, _, given in opened], allow_shift, only)
+                                      for scoring, _, _, _, given in opened], allow_shift, only,
+                         xla=scored >= XLA_SAMPLES)
     return [_evaluate_store(*where, models, log) for where in opened][0]
 
 

@@ -61,7 +61,10 @@ def local_cluster(workers: int, processes: bool = True):
 def quiet_dask_logs() -> None:
     """For a command-line process: Dask logs lost workers and connections with tracebacks,
     some from its background threads after the client has closed; the user gets our one
-    line instead. Dask's logging config gives some of its loggers levels of their own."""
+    line instead. Dask's logging config gives some of its loggers levels of their own. The
+    local cluster's worker processes configure theirs from the environment at import (a
+    surviving worker logged a failed heartbeat's traceback as the cluster closed)."""
+    os.environ["DASK_LOGGING__DISTRIBUTED"] = "critical"
     import distributed  # noqa: F401  (its import configures the loggers set here)
 
     for name in ["distributed", *logging.root.manager.loggerDict]:
