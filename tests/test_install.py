@@ -18,7 +18,7 @@ def test_the_core_install_generates_and_verifies_without_tensorflow(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    install = subprocess.run([str(python), "-m", "pip", "install", "--quiet",
+    install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-compile",
                               "--disable-pip-version-check", str(REPO)],
                              capture_output=True, text=True, timeout=900)
     assert install.returncode == 0, install.stderr[-3000:]
@@ -32,7 +32,8 @@ def test_the_core_install_generates_and_verifies_without_tensorflow(tmp_path):
                               text=True, timeout=600)
 
     made = run("generate", "--params", REPO / "params.yaml", "--out", store, "--set",
-               "generate.n_samples=16", "--set", "generate.shard_size=8", "--workers", "2")
+               "generate.n_samples=16", "--set", "generate.shard_size=8",
+               "--workers", "1")  # a Dask worker process; each compiles the kernels anew
     assert made.returncode == 0, made.stderr
     checked = run("inspect", "--verify", store)
     assert checked.returncode == 0 and "2 shards checked" in checked.stdout, checked.stderr
