@@ -153,9 +153,16 @@ def pipeline_time(f: dict) -> list[str]:
              "in a working checkout (Numba's cache already warm: `generate` compiles nothing)")
     rows = ["| stage | seconds |", "|---|---|"]
     rows += [f"| {stage} | {seconds:.0f} |" for stage, seconds in f["stages"].items()]
-    return rows + [f"| **total** | **{f['total_s']:.0f}** ({f['of_budget']:.2f} of the "
-                   f"{f['budget_s']:.0f} s budget) |",
-                   "", f"Measured {where} at commit {f['measured_commit']}."]
+    rows += [f"| **total** | **{f['total_s']:.0f}** ({f['of_budget']:.2f} of the "
+             f"{f['budget_s']:.0f} s budget) |", "", f"Measured {where} at commit "
+             f"{f['measured_commit']}."]
+    base = f.get("baseline")
+    if base:
+        rows[-1] += (f" In the same run, a fresh clone of {base['measured_commit']}: "
+                     f"{base['total_s']:.0f} s, so this commit took **{f['of_baseline']:.2f}×** "
+                     f"its time (" + ", ".join(f"{stage} {seconds:.0f}" for stage, seconds
+                                               in base["stages"].items()) + ").")
+    return rows
 
 
 def object_store(f: dict) -> list[str]:
