@@ -10,7 +10,7 @@ every stage, so DVC's own start-up is paid once, as in the README's command. A s
 seconds run from DVC's "Running stage" line to the next one (the last to DVC's exit), so
 they add up to the total. Ratios: against the total the README promises (600 s), and with
 ``--baseline`` against another clone's pipeline timed first in the same run (machines of
-one name differ: the same commit took 783 s on one 2-core EPYC and 442 s on another).
+one name differ: the same pipeline code took 783 s on one 2-core EPYC, 435 s on another).
 The package that runs is the one installed: install each clone (``pip install -e CLONE
 --no-deps``) before timing it — this script re-installs each before its run.
 """
