@@ -46,7 +46,7 @@ def grace_seconds() -> float:
         seconds = float(raw)
     except ValueError:
         seconds = float("nan")
-    if not seconds > 0:
+    if not 0 < seconds < float("inf"):  # inf: a watchdog that never ends anything
         raise ConfigError(f"{GRACE_ENV}={raw!r}: expected seconds > 0 (unset: {GRACE_S:g})")
     return seconds
 

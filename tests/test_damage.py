@@ -246,7 +246,7 @@ def test_sigterm_ends_a_command_stuck_in_native_code(how, pristine, tmp_path):
     assert errors[0].startswith(f"error: interrupted by SIGTERM: still running {GRACE:g} s later")
 
 
-@pytest.mark.parametrize("value", ["soon", "0", "-3"])
+@pytest.mark.parametrize("value", ["soon", "0", "-3", "inf", "nan"])
 def test_a_grace_that_is_no_positive_number_is_one_line(value, tmp_path):
     """MASSFIELD_STOP_GRACE_S is checked before any command runs; unset, the grace is the
     20 s README promises."""
