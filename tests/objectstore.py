@@ -56,6 +56,15 @@ def make_bucket(name: str) -> None:
     s3fs.S3FileSystem(skip_instance_cache=True).mkdir(name)
 
 
+def names(url: str) -> list[str]:
+    """The objects' names under ``url``, without reading them: safe while a writer runs (an
+    object listed may be gone, renamed into place, before it could be read)."""
+    import s3fs
+
+    root = url.split("://", 1)[1]
+    return [key.rsplit("/", 1)[1] for key in s3fs.S3FileSystem(skip_instance_cache=True).find(root)]
+
+
 def objects(url: str) -> dict[str, bytes]:
     """Every object under ``url``, by name (the store's bytes as a bucket holds them)."""
     import s3fs

@@ -180,7 +180,7 @@ def test_a_run_killed_while_writing_to_a_bucket_resumes(s3, tmp_path):
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and sum(
-            name.startswith("shard-") for name in objectstore.objects(url)) < 3:
+            name.startswith("shard-") for name in objectstore.names(url)) < 3:
         time.sleep(0.2)
     run.send_signal(signal.SIGKILL)
     run.wait()
