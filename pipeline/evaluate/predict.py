@@ -16,7 +16,7 @@ from ..store.atomic import atomic_path
 from ..store.reader import shard_files, store_at
 from .compatibility import evaluation_params
 from .observation_check import observation_warning
-from .run import XLA_SAMPLES, load_models, samples_in
+from .run import load_models, samples_in
 
 COLUMNS = ("sample", "mass", "sigma", "lower_90", "upper_90")
 
@@ -37,7 +37,7 @@ def predict_rows(name: str, location: Path, models_dir: Path, allow_shift: bool 
     files = store.files() if store else shard_files(location)
     given = evaluation_params(files, store)
     _, model, history = load_models(models_dir, [(given, location)], allow_shift, only=name,
-                                    xla=samples_in(files) >= XLA_SAMPLES)[name]
+                                    samples=samples_in(files))[name]
     if warn is not None:
         line = observation_warning(files, history.store.checked_params.physics, name, location)
         if line:

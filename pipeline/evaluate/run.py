@@ -255,11 +255,12 @@ def samples_in(files: list[Path]) -> int:
 
 
 def load_models(models_dir: Path, stores: list[tuple[dict, Path]], allow_shift: bool = False,
-                only: str | None = None, xla: bool = True
+                only: str | None = None, samples: int = XLA_SAMPLES
                 ) -> dict[str, tuple[Path, object, TrainingRecord]]:
     """Every trained model under ``models_dir`` (or those ``only`` matches), loaded, with
     its history; each checked, before any work, against the physics of every store to
-    score in ``stores`` (its params, its location). ``xla``: predict through XLA."""
+    score in ``stores`` (its params, its location). ``samples``: how many the models will
+    score, which decides whether they predict through XLA."""
     from ..learn.record import TrainingRecord
     from ..learn.train import load_model
 
@@ -283,7 +284,7 @@ def load_models(models_dir: Path, stores: list[tuple[dict, Path]], allow_shift: 
         model = load_model(path)
         # Keras leaves XLA off on CPU; scoring thousands of samples pays for the compile
         # (all six default models: 75 → 62 s on 2 cores, the same R² to 4 decimals)
-        model.jit_compile = xla
+        model.jit_compile = samples >= XLA_SAMPLES
         models[key] = (path, model, history)
     return models
 
@@ -349,10 +350,9 @@ def evaluate_scorings(scorings: list[Scoring], models_dir: Path, allow_shift: bo
         store = store_at(scoring.data_dir)
         files, scope = evaluation_files(scoring.data_dir, store, scoring.all_shards)
         opened.append((scoring, store, files, scope, evaluation_params(files, store)))
-    scored = sum(samples_in(files) for _, _, files, _, _ in opened)
     models = load_models(models_dir, [(given, scoring.data_dir)
                                       for scoring, _, _, _, given in opened], allow_shift, only,
-                         xla=scored >= XLA_SAMPLES)
+                         samples=sum(samples_in(files) for _, _, files, _, _ in opened))
     return [_evaluate_store(*where, models, log) for where in opened][0]
 
 
